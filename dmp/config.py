@@ -1,0 +1,269 @@
+"""Strict configuration: conf/base.yaml + conf/<env>.yaml + an optional file + environment.
+
+Every key is validated by a pydantic model with ``extra="forbid"``; a mistake is reported
+as one line naming the file (or environment variable) and the dotted key that is wrong.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from dmp.errors import ConfigError
+
+__all__ = [
+    "LakeSettings",
+    "MlflowSettings",
+    "Settings",
+    "SparkSettings",
+    "StrictModel",
+    "find_conf_dir",
+    "load_config",
+]
+
+_ENV_PREFIX = "DMP__"
+_VAR_PATTERN = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+class StrictModel(BaseModel):
+    """Base for every settings and spec model: unknown keys are errors, values are frozen."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SparkSettings(StrictModel):
+    """How dmp builds its Spark session when it starts the JVM itself."""
+
+    master: str = "local[*]"
+    app_name: str = "dmp"
+    shuffle_partitions: int = Field(8, ge=1)
+    driver_memory: str = "4g"
+    ui_enabled: bool = False
+    conf: dict[str, str] = Field(default_factory=dict)
+
+
+class LakeSettings(StrictModel):
+    """Delta lake storage options."""
+
+    engine: Literal["delta-rs"] = "delta-rs"
+    vacuum_retention_hours: int = Field(168, ge=0)
+
+
+class MlflowSettings(StrictModel):
+    """MLflow tracking; the default is a SQLite store under ``<home>/mlflow``."""
+
+    tracking_uri: str | None = None
+    experiment: str = "dmp"
+
+
+class Settings(StrictModel):
+    """The whole validated configuration of one dmp process."""
+
+    home: Path
+    spark: SparkSettings = SparkSettings()
+    lake: LakeSettings = LakeSettings()
+    mlflow: MlflowSettings = MlflowSettings()
+
+    @property
+    def landing_dir(self) -> Path:
+        """Folder of raw files users drop in (first-party JSONL, partner CSV)."""
+        return self.home / "landing"
+
+    @property
+    def lake_dir(self) -> Path:
+        """Root of the Delta tables, ``<layer>/<name>`` below it."""
+        return self.home / "lake"
+
+    @property
+    def mlflow_dir(self) -> Path:
+        """Folder of the embedded MLflow store and artifacts."""
+        return self.home / "mlflow"
+
+    @property
+    def exports_dir(self) -> Path:
+        """Folder of audience files for channels."""
+        return self.home / "exports"
+
+    @property
+    def reports_dir(self) -> Path:
+        """Folder of data-quality and lift reports."""
+        return self.home / "reports"
+
+    @property
+    def work_dir(self) -> Path:
+        """Scratch space (Spark checkpoints, locks)."""
+        return self.home / "work"
+
+
+def find_conf_dir(explicit: Path | None = None) -> Path:
+    """Locate the folder holding ``base.yaml``.
+
+    Order: the explicit argument, ``$DMP_CONF_DIR``, ``./conf`` in the working directory,
+    then the ``conf/`` folder of the source checkout this package was installed from.
+    """
+    candidates: list[Path] = []
+    if explicit is not None:
+        candidates.append(explicit)
+    elif os.environ.get("DMP_CONF_DIR"):
+        candidates.append(Path(os.environ["DMP_CONF_DIR"]))
+    else:
+        candidates += [Path.cwd() / "conf", Path(__file__).resolve().parent.parent / "conf"]
+    for candidate in candidates:
+        if (candidate / "base.yaml").is_file():
+            return candidate
+    raise ConfigError(
+        f"no base.yaml found in {', '.join(str(c) for c in candidates)}; "
+        "run from the project folder or set DMP_CONF_DIR"
+    )
+
+
+def load_config(
+    config_file: Path | str | None = None,
+    *,
+    env: str | None = None,
+    home: Path | str | None = None,
+    conf_dir: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Settings:
+    """Load and validate the configuration.
+
+    Args:
+        config_file: Extra YAML overlay (``--config``); defaults to ``$DMP_CONFIG``.
+        env: Environment overlay name (``conf/<env>.yaml``); defaults to ``$DMP_ENV`` or "local".
+        home: Data root overriding everything else (``--home``).
+        conf_dir: Folder with ``base.yaml``; see :func:`find_conf_dir`.
+        environ: Environment variables to use instead of ``os.environ`` (for tests).
+
+    Returns:
+        The validated settings, with ``home`` made absolute.
+
+    Raises:
+        ConfigError: A file is missing or malformed, or a key is unknown or invalid.
+    """
+    environ = os.environ if environ is None else environ
+    directory = find_conf_dir(conf_dir)
+    env_name = env or environ.get("DMP_ENV") or "local"
+    layers: list[tuple[str, dict[str, Any]]] = [
+        (str(directory / "base.yaml"), _read_yaml(directory / "base.yaml", environ))
+    ]
+    env_file = directory / f"{env_name}.yaml"
+    if env_file.is_file():
+        layers.append((str(env_file), _read_yaml(env_file, environ)))
+    elif env is not None or "DMP_ENV" in environ:
+        raise ConfigError(f"environment overlay {env_file} does not exist (DMP_ENV={env_name})")
+    extra = config_file if config_file is not None else environ.get("DMP_CONFIG")
+    if extra:
+        extra_path = Path(extra)
+        if not extra_path.is_file():
+            raise ConfigError(f"config file {extra_path} does not exist")
+        layers.append((str(extra_path), _read_yaml(extra_path, environ)))
+    layers.append(("environment", _environment_layer(environ)))
+    if home is not None:
+        layers.append(("--home", {"home": str(home)}))
+    elif environ.get("DMP_HOME"):
+        layers.append(("environment variable DMP_HOME", {"home": environ["DMP_HOME"]}))
+
+    merged: dict[str, Any] = {}
+    provenance: dict[tuple[str, ...], str] = {}
+    for source, layer in layers:
+        _merge(merged, layer, source, provenance, ())
+    try:
+        settings = Settings.model_validate(merged)
+    except ValidationError as error:
+        raise ConfigError(_describe(error, provenance)) from None
+    return settings.model_copy(update={"home": settings.home.expanduser().absolute()})
+
+
+def _read_yaml(path: Path, environ: Mapping[str, str]) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{path}: not valid YAML: {error}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: the top level must be a mapping of keys")
+    return _expand(data, str(path), (), environ)
+
+
+def _expand(value: Any, source: str, key: tuple[str, ...], environ: Mapping[str, str]) -> Any:
+    if isinstance(value, dict):
+        return {k: _expand(v, source, (*key, str(k)), environ) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_expand(v, source, key, environ) for v in value]
+    if isinstance(value, str):
+        return _expand_string(value, source, key, environ)
+    return value
+
+
+def _expand_string(text: str, source: str, key: tuple[str, ...], environ: Mapping[str, str]) -> str:
+    def replace(match: re.Match[str]) -> str:
+        name, default = match.group(1), match.group(2)
+        found = environ.get(name)
+        if found is not None and found != "":
+            return found
+        if default is not None:
+            return default
+        raise ConfigError(
+            f"{source}: {'.'.join(key)}: environment variable {name} is not set "
+            f"(use ${{{name}:-default}} for a default)"
+        )
+
+    return _VAR_PATTERN.sub(replace, text)
+
+
+def _environment_layer(environ: Mapping[str, str]) -> dict[str, Any]:
+    layer: dict[str, Any] = {}
+    for name, raw in environ.items():
+        if not name.startswith(_ENV_PREFIX):
+            continue
+        parts = [p.lower() for p in name[len(_ENV_PREFIX) :].split("__") if p]
+        if not parts:
+            continue
+        node = layer
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+        node[parts[-1]] = yaml.safe_load(raw) if raw.strip() else raw
+    return layer
+
+
+def _merge(
+    target: dict[str, Any],
+    layer: Mapping[str, Any],
+    source: str,
+    provenance: dict[tuple[str, ...], str],
+    prefix: tuple[str, ...],
+) -> None:
+    for key, value in layer.items():
+        path = (*prefix, str(key))
+        if source == "environment":
+            label = "environment variable " + _ENV_PREFIX + "__".join(p.upper() for p in path)
+        else:
+            label = source
+        if isinstance(value, dict) and isinstance(target.get(key), dict):
+            _merge(target[key], value, source, provenance, path)
+        else:
+            target[key] = value
+        provenance[path] = label
+
+
+def _describe(error: ValidationError, provenance: dict[tuple[str, ...], str]) -> str:
+    problems = []
+    for item in error.errors():
+        loc = tuple(str(part) for part in item["loc"])
+        source = "defaults"
+        for cut in range(len(loc), 0, -1):
+            if loc[:cut] in provenance:
+                source = provenance[loc[:cut]]
+                break
+        value = item.get("input")
+        shown = f" (got {value!r})" if item["type"] != "extra_forbidden" else ""
+        message = "unknown key" if item["type"] == "extra_forbidden" else item["msg"]
+        problems.append(f"{source}: {'.'.join(loc)}: {message}{shown}")
+    return "; ".join(problems)

