@@ -1,0 +1,226 @@
+"""Regular expressions and lookup tables shared by the pure-Python and the Spark code paths.
+
+Every pattern here is compiled by Python's ``re`` *and* handed verbatim to Java's
+``java.util.regex`` through Spark. They are written in the dialect both engines read the
+same way: explicit character classes only (no ``\\d``, ``\\w``, ``\\s`` or ``\\b``, whose
+meaning differs between the two for non-ASCII text), fixed-length look-behinds, ``\\uXXXX``
+escapes, and no ``$`` anchor (Java's and Python's disagree before a trailing newline; the
+Python side uses ``fullmatch`` and the Spark side wraps patterns with :func:`anchored`).
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+# --- whitespace ---------------------------------------------------------------------------
+
+WHITESPACE_CHARS: Final = (
+    "\t\n\x0b\x0c\r \x1c\x1d\x1e\x1f\x85\xa0\u1680"
+    + "".join(chr(c) for c in range(0x2000, 0x200C))
+    + "\u2028\u2029\u202f\u205f\u3000\ufeff"
+)
+"""Characters trimmed from both ends of every input (ASCII and Unicode spaces, zero-width
+space and BOM). A literal set, so Python's ``str.strip`` and Spark's ``trim(col, chars)``
+remove exactly the same characters."""
+
+WS: Final = (
+    r"\t\n\x0b\x0c\r \x1c-\x1f\x85\xa0\u1680\u2000-\u200b\u2028\u2029\u202f\u205f\u3000\ufeff"
+)
+"""The same whitespace set as a character-class body (without brackets)."""
+
+
+def anchored(pattern: str) -> str:
+    """Wrap a pattern for a whole-string match in Java (Python uses ``re.fullmatch``)."""
+    return rf"^(?:{pattern})\z"
+
+
+# --- e-mail --------------------------------------------------------------------------------
+
+_EMAIL_FORBIDDEN: Final = WS + r"\x00-\x1f\x7f@\"(),:;<>\[\]\\"
+EMAIL: Final = rf"[^{_EMAIL_FORBIDDEN}]+@[^{_EMAIL_FORBIDDEN}.]+(?:\.[^{_EMAIL_FORBIDDEN}.]+)+"
+"""A trimmed, lower-cased e-mail: one ``@``, a non-empty local part, a domain of at least two
+non-empty dot-separated labels, and no whitespace, control characters or the RFC 5322
+specials that cannot appear unquoted (quoted local parts are not supported)."""
+
+GMAIL_DOMAINS: Final = ("gmail.com", "googlemail.com")
+
+# --- phone ---------------------------------------------------------------------------------
+
+PHONE_SYNTAX: Final = rf"(?:\+|\(\+)?[0-9()./\-{WS}]+"
+"""What a phone number may look like before normalisation: an optional leading ``+`` (or
+``(+``), then digits and the usual separators. Letters (extensions, vanity numbers) are
+rejected rather than guessed at."""
+
+PHONE_PLUS_PREFIX: Final = r"^\(?\+"
+PHONE_PARENTHESISED_TRUNK_ZERO: Final = rf"\([{WS}]*0[{WS}]*\)"
+"""The ``(0)`` some countries print after the country code (``+44 (0)20 7946 0018``)."""
+
+E164_DIGITS: Final = r"[1-9][0-9]{7,14}"
+"""Country code plus national number: 8 to 15 digits, no leading zero (ITU-T E.164 allows at
+most 15; 8 is a practical floor below which a value is far more likely junk than a phone)."""
+
+NANP_DIGITS: Final = r"1[2-9][0-9]{2}[2-9][0-9]{6}"
+"""Country code 1 (NANP): area code and exchange code never start with 0 or 1."""
+
+NATIONAL_TRUNK_PREFIX: Final[dict[str, str]] = {
+    "7": "8",  # Russia, Kazakhstan: 8 (xxx) xxx-xx-xx
+    "36": "06",  # Hungary: 06 1 234 5678
+    "39": "",  # Italy keeps the leading 0 inside the international number
+    "378": "",  # San Marino
+    "379": "",  # Vatican City
+}
+"""National trunk prefixes that differ from the common ``0``; NANP is handled separately."""
+
+DEFAULT_TRUNK_PREFIX: Final = "0"
+
+COUNTRY_CALLING_CODE: Final = r"[1-9][0-9]{0,2}"
+
+# --- names and places ----------------------------------------------------------------------
+
+NON_LETTER: Final = r"[^\p{L}\p{M}]"
+"""Java only: anything that is not a Unicode letter or combining mark (Python's ``re`` has no
+``\\p{...}``; the pure side filters with ``unicodedata.category``)."""
+
+HONORIFIC_PREFIX: Final = rf"^(?:mr|mrs|ms|miss|mx|dr|prof|sir|madam|mme|mlle)\.?[{WS}]+"
+GENERATIONAL_SUFFIX: Final = rf"[{WS},]+(?:jr|sr|ii|iii|iv|phd|md|esq)\.?(?![\s\S])"
+"""Applied to trimmed, lower-cased names (Google: "don't include prefixes such as Mrs." /
+"suffixes such as Jr.")."""
+
+INTERNAL_WHITESPACE: Final = rf"[{WS}]+"
+
+BIRTH_YEAR: Final = r"((?:19|20)[0-9]{2})(?:-[0-9]{2}-[0-9]{2}(?:[T ][0-9:.]+Z?)?)?"
+"""A year 1900-2099, alone or as the start of an ISO date or date-time (group 1 is the year)."""
+
+US_ZIP: Final = r"([0-9]{5})(?:-?[0-9]{4})?"
+UK_POSTCODE: Final = r"([a-z]{1,2}[0-9][a-z0-9]?)([0-9])[a-z]{2}"
+"""A UK postcode with spaces removed; groups are the outward code and the sector digit."""
+POSTCODE_CHARS: Final = r"[a-z0-9\-]{2,12}"
+"""Lower-cased postcode with whitespace removed: ASCII letters, digits and dashes only."""
+POSTCODE_CHARS_SPACED: Final = r"[a-z0-9\- ]{2,14}"
+
+US_STATES: Final[dict[str, str]] = {
+    "alabama": "al", "alaska": "ak", "arizona": "az", "arkansas": "ar", "california": "ca",
+    "colorado": "co", "connecticut": "ct", "delaware": "de", "districtofcolumbia": "dc",
+    "florida": "fl", "georgia": "ga", "hawaii": "hi", "idaho": "id", "illinois": "il",
+    "indiana": "in", "iowa": "ia", "kansas": "ks", "kentucky": "ky", "louisiana": "la",
+    "maine": "me", "maryland": "md", "massachusetts": "ma", "michigan": "mi",
+    "minnesota": "mn", "mississippi": "ms", "missouri": "mo", "montana": "mt",
+    "nebraska": "ne", "nevada": "nv", "newhampshire": "nh", "newjersey": "nj",
+    "newmexico": "nm", "newyork": "ny", "northcarolina": "nc", "northdakota": "nd",
+    "ohio": "oh", "oklahoma": "ok", "oregon": "or", "pennsylvania": "pa",
+    "rhodeisland": "ri", "southcarolina": "sc", "southdakota": "sd", "tennessee": "tn",
+    "texas": "tx", "utah": "ut", "vermont": "vt", "virginia": "va", "washington": "wa",
+    "westvirginia": "wv", "wisconsin": "wi", "wyoming": "wy", "puertorico": "pr",
+    "guam": "gu", "americansamoa": "as", "northernmarianaislands": "mp",
+    "usvirginislands": "vi", "virginislands": "vi",
+}  # fmt: skip
+"""US state and territory names (letters only, lower case) to their ANSI/USPS codes."""
+
+_ISO_3166_ALPHA2_TEXT: Final = """
+    ad ae af ag ai al am ao aq ar as at au aw ax az ba bb bd be bf bg bh bi bj bl bm bn bo bq
+    br bs bt bv bw by bz ca cc cd cf cg ch ci ck cl cm cn co cr cu cv cw cx cy cz de dj dk dm
+    do dz ec ee eg eh er es et fi fj fk fm fo fr ga gb gd ge gf gg gh gi gl gm gn gp gq gr gs
+    gt gu gw gy hk hm hn hr ht hu id ie il im in io iq ir is it je jm jo jp ke kg kh ki km kn
+    kp kr kw ky kz la lb lc li lk lr ls lt lu lv ly ma mc md me mf mg mh mk ml mm mn mo mp mq
+    mr ms mt mu mv mw mx my mz na nc ne nf ng ni nl no np nr nu nz om pa pe pf pg ph pk pl pm
+    pn pr ps pt pw py qa re ro rs ru rw sa sb sc sd se sg sh si sj sk sl sm sn so sr ss st sv
+    sx sy sz tc td tf tg th tj tk tl tm tn to tr tt tv tw tz ua ug um us uy uz va vc ve vg vi
+    vn vu wf ws ye yt za zm zw
+    """
+ISO_3166_ALPHA2: Final = frozenset(_ISO_3166_ALPHA2_TEXT.split())
+"""The 249 officially assigned ISO 3166-1 alpha-2 codes, lower case."""
+
+COUNTRY_ALIASES: Final[dict[str, str]] = {"uk": "gb"}
+"""Common non-ISO codes mapped to their ISO code (``UK`` is exceptionally reserved for GB)."""
+
+# --- IP addresses --------------------------------------------------------------------------
+
+_OCTET: Final = r"(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])"
+IPV4: Final = rf"{_OCTET}(?:\.{_OCTET}){{3}}"
+"""Dotted-quad IPv4 without leading zeros (as Python's ``ipaddress`` requires)."""
+
+
+def _ipv6_pattern() -> str:
+    hextet = "[0-9a-f]{1,4}"
+
+    def groups(n: int) -> str:
+        return "" if n == 0 else hextet + (f"(?::{hextet}){{{n - 1}}}" if n > 1 else "")
+
+    alternatives = [groups(8), f"{groups(6)}:{IPV4}"]
+    for left in range(8):
+        for right in range(8 - left):
+            alternatives.append(f"{groups(left)}::{groups(right)}")
+        for right in range(6 - left):
+            tail = f"{groups(right)}:{IPV4}" if right else IPV4
+            alternatives.append(f"{groups(left)}::{tail}")
+    return "|".join(f"(?:{alternative})" for alternative in alternatives)
+
+
+IPV6: Final = _ipv6_pattern()
+"""Lower-case IPv6 text: eight hextets, or fewer around one ``::``, optionally ending in an
+embedded dotted quad (zone ids such as ``%eth0`` are not accepted)."""
+
+# --- masking free text ---------------------------------------------------------------------
+
+_WORD_NON_ASCII: Final = (
+    r"\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u1fff\u2c00-\u2dff\u3040-\ud7ff"
+    r"\uf900-\ufdff\ufe70-\ufefe\uff10-\uff19\uff21-\uff3a\uff41-\uff5a\uff66-\uffdc"
+)
+_LOCAL_FIRST: Final = r"A-Za-z0-9_%+\-!#$*\^~" + _WORD_NON_ASCII
+_LOCAL_REST: Final = _LOCAL_FIRST + r".'"
+_JSON_UNICODE_ESCAPE: Final = r"\\+u[0-9a-fA-F]{4}"
+_AT: Final = r"@|\uff20|\\+u0040|%40|&#0*64;|&#[xX]0*40;"
+_DOT: Final = r"\.|\\+u002[eE]|%2[eE]"
+_DOMAIN_CHAR: Final = r"A-Za-z0-9_\-" + _WORD_NON_ASCII
+_LABEL: Final = rf"(?:[{_DOMAIN_CHAR}]|{_JSON_UNICODE_ESCAPE})+"
+_EMAIL_START: Final = rf"(?:(?<![{_LOCAL_FIRST}\\])|(?<=\\[nrtbf])|(?<=\\)(?![nrtbfu]))"
+EMAIL_IN_TEXT: Final = (
+    rf"{_EMAIL_START}((?:[{_LOCAL_FIRST}]|{_JSON_UNICODE_ESCAPE})"
+    rf"(?:[{_LOCAL_REST}]|{_JSON_UNICODE_ESCAPE})*(?:{_AT})"
+    rf"(?:{_LABEL}(?:(?:{_DOT}){_LABEL})*|(?![\s\S])))"
+)
+"""An e-mail-looking substring (group 1), also when its ``@`` or dots are written as JSON
+``\\u0040`` escapes (any number of backslashes), URL-encoded ``%40`` or HTML ``&#64;``, and
+when it is cut off right after the ``@`` at the end of a truncated line. A JSON escape such as
+``\\n`` just before it is not taken as part of the address."""
+
+_PHONE_SEPARATOR: Final = r"[ .\-()/\u00a0]"
+PHONE_IN_TEXT: Final = rf"(?<![0-9])((?:\+|\(\+?)?[0-9](?:{_PHONE_SEPARATOR}{{0,3}}[0-9]){{6,}})"
+"""A phone-looking substring (group 1): 7 or more digits, separated by at most three of
+space . - ( ) / each, with an optional leading ``+`` or ``(``."""
+
+_HEX: Final = "[0-9a-fA-F]"
+_YEAR: Final = "(?:19|20)[0-9]{2}"
+READABLE_IN_TEXT: Final = "|".join(
+    [
+        # uuid
+        rf"{_HEX}{{8}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{12}}",
+        # ISO-8601 date or date-time with optional fraction and offset
+        rf"{_YEAR}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])"
+        r"(?:[T ][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:[.,][0-9]{1,9})?)?"
+        r"(?:Z|[+\-][0-9]{2}(?::?[0-9]{2})?)?)?(?![0-9])",
+        # day/month/year dates with one separator kind
+        rf"[0-9]{{1,2}}/[0-9]{{1,2}}/{_YEAR}(?![0-9])",
+        rf"[0-9]{{1,2}}\.[0-9]{{1,2}}\.{_YEAR}(?![0-9])",
+        rf"[0-9]{{1,2}}-[0-9]{{1,2}}-{_YEAR}(?![0-9])",
+    ]
+)
+"""Values that look like phone numbers to :data:`PHONE_IN_TEXT` but are not personal data
+(uuids, ISO timestamps, dates): matched first so they stay readable."""
+
+PII_IN_TEXT: Final = rf"(?:{READABLE_IN_TEXT})|{EMAIL_IN_TEXT}|{PHONE_IN_TEXT}"
+"""One scan over free text: group 1 is an e-mail, group 2 a phone number; readable values
+are consumed without a group so a phone can never start inside them."""
+
+EMAIL_GROUP: Final = 1
+PHONE_GROUP: Final = 2
+
+ESCAPED_EMAIL_PUNCTUATION: Final[tuple[tuple[str, str], ...]] = (
+    (r"\\+u0040|%40|&#0*64;|&#[xX]0*40;|\uff20", "@"),
+    (r"\\+u002[eE]|%2[eE]", "."),
+    (r"\\+u002[bB]|%2[bB]", "+"),
+    (r"\\+u002[dD]", "-"),
+    (r"\\+u005[fF]", "_"),
+)
+"""Replacements, applied in order, that turn an escaped e-mail found in text back into the
+address it stands for before it is normalised and hashed for its mask token."""

@@ -1,0 +1,381 @@
+"""Spark ``Column`` expressions that normalise, hash and mask personal data.
+
+Each function mirrors its pure-Python reference in :mod:`dmp.privacy.normalize`,
+:mod:`dmp.privacy.hashing` or :mod:`dmp.privacy.masking` and gives the same value for every
+input (``tests/spark/test_privacy_columns.py`` checks this on a messy corpus). They use only
+Spark's built-in functions -- no Python UDFs -- so they run in the JVM at full speed on any
+number of rows, and they share their regular expressions with the reference
+(:mod:`dmp.privacy._patterns`). A ``null`` input, or one the rule rejects, gives ``null``.
+
+Example:
+    >>> df.select(uid2_hash_col(email_normalized("email", "uid2")).alias("email_uid2"))
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from pyspark.sql import Column
+from pyspark.sql import functions as F
+
+from dmp.privacy import _patterns as p
+from dmp.privacy.rules import (
+    EmailRule,
+    NameRule,
+    PhoneRule,
+    ZipRule,
+    check_country_calling_code,
+    check_rule,
+)
+
+ColumnOrName = Column | str
+
+_FEMALE = ("f", "female", "w", "woman")
+_MALE = ("m", "male", "man")
+
+
+def _column(col: ColumnOrName) -> Column:
+    return F.col(col) if isinstance(col, str) else col
+
+
+def _trimmed(col: ColumnOrName) -> Column:
+    return F.trim(_column(col).cast("string"), F.lit(p.WHITESPACE_CHARS))
+
+
+def _letters_only(col: Column) -> Column:
+    return F.regexp_replace(col, p.NON_LETTER, "")
+
+
+def _whole(col: Column, pattern: str) -> Column:
+    return col.rlike(p.anchored(pattern))
+
+
+def email_normalized(col: ColumnOrName, rule: EmailRule = "basic") -> Column:
+    """Normalise e-mail addresses; see :func:`dmp.privacy.normalize.normalize_email`.
+
+    Args:
+        col: A string column (or its name) of raw addresses.
+        rule: ``"basic"``, ``"meta"``, ``"google"`` or ``"uid2"``.
+
+    Returns:
+        A string column of normalised addresses, ``null`` where invalid.
+
+    Raises:
+        ValueError: If ``rule`` is not a known e-mail rule.
+    """
+    check_rule(rule, EmailRule, "e-mail")
+    address = F.lower(_trimmed(col))
+    valid = _whole(address, p.EMAIL)
+    if rule in ("basic", "meta"):
+        return F.when(valid, address)
+    gmail_domains = p.GMAIL_DOMAINS if rule == "google" else ("gmail.com",)
+    local = F.substring_index(address, "@", 1)
+    domain = F.substring_index(address, "@", -1)
+    without_tag_and_dots = F.replace(F.substring_index(local, "+", 1), F.lit("."), F.lit(""))
+    local = F.when(domain.isin(*gmail_domains), without_tag_and_dots).otherwise(local)
+    return F.when(valid & (F.length(local) > 0), F.concat(local, F.lit("@"), domain))
+
+
+def phone_normalized(
+    col: ColumnOrName, rule: PhoneRule = "e164", default_country_code: str = "1"
+) -> Column:
+    """Normalise phone numbers; see :func:`dmp.privacy.normalize.normalize_phone`.
+
+    Args:
+        col: A string column (or its name) of raw phone numbers.
+        rule: ``"e164"`` (``+`` and digits) or ``"meta"`` (digits only).
+        default_country_code: Country calling code for numbers without ``+`` or ``00``.
+
+    Returns:
+        A string column of normalised numbers, ``null`` where invalid.
+
+    Raises:
+        ValueError: If ``rule`` or ``default_country_code`` is invalid.
+    """
+    check_rule(rule, PhoneRule, "phone")
+    country_code = check_country_calling_code(default_country_code)
+    text = _trimmed(col)
+    digits = F.regexp_replace(
+        F.regexp_replace(text, p.PHONE_PARENTHESISED_TRUNK_ZERO, ""), "[^0-9]", ""
+    )
+    if country_code == "1":
+        national = F.when((F.length(digits) == 11) & digits.startswith("1"), digits).when(
+            F.length(digits) == 10, F.concat(F.lit("1"), digits)
+        )
+    else:
+        trunk = p.NATIONAL_TRUNK_PREFIX.get(country_code, p.DEFAULT_TRUNK_PREFIX)
+        subscriber = F.regexp_replace(digits, f"^{trunk}", "") if trunk else digits
+        national = F.concat(F.lit(country_code), subscriber)
+    number = (
+        F.when(text.rlike(p.PHONE_PLUS_PREFIX), digits)
+        .when(digits.startswith("00"), F.regexp_replace(digits, "^00", ""))
+        .otherwise(national)
+    )
+    valid = (
+        _whole(text, p.PHONE_SYNTAX)
+        & _whole(number, p.E164_DIGITS)
+        & F.when(number.startswith("1"), _whole(number, p.NANP_DIGITS)).otherwise(F.lit(True))
+    )
+    return F.when(valid, F.concat(F.lit("+"), number) if rule == "e164" else number)
+
+
+def name_normalized(col: ColumnOrName, rule: NameRule = "meta") -> Column:
+    """Normalise first or last names; see :func:`dmp.privacy.normalize.normalize_name`.
+
+    Args:
+        col: A string column (or its name) of raw names.
+        rule: ``"meta"`` (letters only) or ``"google"`` (lower case, spaces collapsed).
+
+    Returns:
+        A string column of normalised names, ``null`` where nothing is left.
+
+    Raises:
+        ValueError: If ``rule`` is not a known name rule.
+    """
+    check_rule(rule, NameRule, "name")
+    name = F.lower(_trimmed(col))
+    name = F.regexp_replace(
+        F.regexp_replace(name, p.HONORIFIC_PREFIX, ""), p.GENERATIONAL_SUFFIX, ""
+    )
+    if rule == "meta":
+        name = _letters_only(name)
+    else:
+        name = F.regexp_replace(name, p.INTERNAL_WHITESPACE, " ")
+    return F.when(F.length(name) > 0, name)
+
+
+def gender_normalized(col: ColumnOrName) -> Column:
+    """Normalise genders to ``f``/``m``; see :func:`dmp.privacy.normalize.normalize_gender`.
+
+    Args:
+        col: A string column (or its name) of raw genders.
+
+    Returns:
+        A string column of ``"f"``, ``"m"`` or ``null``.
+    """
+    value = F.lower(_trimmed(col))
+    return F.when(value.isin(*_FEMALE), F.lit("f")).when(value.isin(*_MALE), F.lit("m"))
+
+
+def birth_year_normalized(col: ColumnOrName) -> Column:
+    """Normalise years of birth; see :func:`dmp.privacy.normalize.normalize_birth_year`.
+
+    Args:
+        col: A string, integer, date or timestamp column (or its name).
+
+    Returns:
+        A string column of four-digit years 1900-2099, ``null`` otherwise.
+    """
+    text = _trimmed(col)
+    pattern = p.anchored(p.BIRTH_YEAR)
+    return F.when(text.rlike(pattern), F.regexp_extract(text, pattern, 1))
+
+
+def city_normalized(col: ColumnOrName) -> Column:
+    """Normalise cities to Meta's CT form; see :func:`dmp.privacy.normalize.normalize_city`.
+
+    Args:
+        col: A string column (or its name) of raw city names.
+
+    Returns:
+        A string column of lower-case letters-only cities, ``null`` where nothing is left.
+    """
+    city = _letters_only(F.lower(_trimmed(col)))
+    return F.when(F.length(city) > 0, city)
+
+
+def state_normalized(col: ColumnOrName) -> Column:
+    """Normalise states to Meta's ST form; see :func:`dmp.privacy.normalize.normalize_state`.
+
+    Args:
+        col: A string column (or its name) of raw states or regions.
+
+    Returns:
+        A string column of US state codes or letters-only region names, ``null`` if empty.
+    """
+    letters = _letters_only(F.lower(_trimmed(col)))
+    us_states = F.create_map(
+        *[F.lit(part) for name, code in sorted(p.US_STATES.items()) for part in (name, code)]
+    )
+    state = F.coalesce(F.try_element_at(us_states, letters), letters)
+    return F.when(F.length(letters) > 0, state)
+
+
+def zip_normalized(col: ColumnOrName, rule: ZipRule = "meta") -> Column:
+    """Normalise postal codes; see :func:`dmp.privacy.normalize.normalize_zip`.
+
+    Args:
+        col: A string column (or its name) of raw ZIP or postal codes.
+        rule: ``"meta"`` (hashed form) or ``"google"`` (plain-text form).
+
+    Returns:
+        A string column of normalised postal codes, ``null`` where invalid.
+
+    Raises:
+        ValueError: If ``rule`` is not a known ZIP rule.
+    """
+    check_rule(rule, ZipRule, "zip")
+    if rule == "google":
+        spaced = F.lower(F.regexp_replace(_trimmed(col), p.INTERNAL_WHITESPACE, " "))
+        valid = _whole(spaced, p.POSTCODE_CHARS_SPACED) & spaced.rlike("[0-9]")
+        return F.when(valid, F.upper(spaced))
+    compact = F.lower(F.regexp_replace(_trimmed(col), p.INTERNAL_WHITESPACE, ""))
+    valid = _whole(compact, p.POSTCODE_CHARS) & compact.rlike("[0-9]")
+    us_zip = p.anchored(p.US_ZIP)
+    uk_postcode = p.anchored(p.UK_POSTCODE)
+    normalized = (
+        F.when(compact.rlike(us_zip), F.regexp_extract(compact, us_zip, 1))
+        .when(
+            compact.rlike(uk_postcode),
+            F.concat(
+                F.regexp_extract(compact, uk_postcode, 1),
+                F.regexp_extract(compact, uk_postcode, 2),
+            ),
+        )
+        .otherwise(compact)
+    )
+    return F.when(valid, normalized)
+
+
+def country_normalized(col: ColumnOrName) -> Column:
+    """Normalise countries to ISO alpha-2; see :func:`dmp.privacy.normalize.normalize_country`.
+
+    Args:
+        col: A string column (or its name) of raw country codes.
+
+    Returns:
+        A string column of lower-case ISO 3166-1 alpha-2 codes, ``null`` otherwise.
+    """
+    code = F.lower(F.regexp_replace(_trimmed(col), f"[{p.WS}.]", ""))
+    for alias, iso in p.COUNTRY_ALIASES.items():
+        code = F.when(code == alias, F.lit(iso)).otherwise(code)
+    return F.when(code.isin(*sorted(p.ISO_3166_ALPHA2)), code)
+
+
+def sha256_hex_col(col: ColumnOrName) -> Column:
+    """SHA-256 as lower-case hex; see :func:`dmp.privacy.hashing.sha256_hex`.
+
+    Args:
+        col: A column (or its name) of normalised values; non-strings are cast to string.
+
+    Returns:
+        A string column of 64-character hex digests; ``null`` stays ``null``.
+    """
+    return F.sha2(_column(col).cast("string"), 256)
+
+
+def uid2_hash_col(col: ColumnOrName) -> Column:
+    """Base64 of the raw SHA-256 digest, as UID2 expects; see :func:`~dmp.privacy.uid2_hash`.
+
+    Args:
+        col: A column (or its name) of values normalised with the ``uid2``/``e164`` rules.
+
+    Returns:
+        A string column of 44-character Base64 digests; ``null`` stays ``null``.
+    """
+    return F.base64(F.unhex(F.sha2(_column(col).cast("string"), 256)))
+
+
+def truncate_ip_col(col: ColumnOrName) -> Column:
+    """Truncate IP addresses (IPv4 /24, IPv6 /48); see :func:`dmp.privacy.truncate_ip`.
+
+    The IPv6 address is expanded around its ``::`` to find its first three hextets, which
+    are printed without leading zeros and with the trailing zero hextets compressed, as
+    RFC 5952 (and Python's ``ipaddress``) print them.
+
+    Args:
+        col: A string column (or its name) of raw IP addresses.
+
+    Returns:
+        A string column of truncated addresses, ``null`` where not an IP address.
+    """
+    text = F.lower(_trimmed(col))
+    ipv4 = F.regexp_replace(text, r"\.[0-9]+\z", ".0")
+
+    compressed = text.contains("::")
+    left = F.when(compressed, F.substring_index(text, "::", 1)).otherwise(text)
+    right = F.when(compressed, F.substring_index(text, "::", -1)).otherwise(F.lit(""))
+    no_groups = F.array().cast("array<string>")
+    left_groups = F.when(left == "", no_groups).otherwise(F.split(left, ":"))
+    right_groups = F.when(right == "", no_groups).otherwise(F.split(right, ":"))
+    # An embedded IPv4 tail is one array element but two hextets wide.
+    right_width = F.size(right_groups) + F.when(right.contains("."), 1).otherwise(0)
+    zeros = F.array_repeat(F.lit("0"), 8 - F.size(left_groups) - right_width)
+    hextets = F.when(compressed, F.concat(left_groups, zeros, right_groups)).otherwise(left_groups)
+    first, second, third = (
+        F.lower(F.conv(F.try_element_at(hextets, F.lit(i)), 16, 16)) for i in (1, 2, 3)
+    )
+    ipv6 = (
+        F.when(third != "0", F.concat_ws(":", first, second, third))
+        .when(second != "0", F.concat_ws(":", first, second))
+        .when(first != "0", first)
+        .otherwise(F.lit(""))
+    )
+    return F.when(_whole(text, p.IPV4), ipv4).when(
+        _whole(text, p.IPV6), F.concat(ipv6, F.lit("::"))
+    )
+
+
+def _unescape_email(col: Column) -> Column:
+    for pattern, replacement in p.ESCAPED_EMAIL_PUNCTUATION:
+        col = F.regexp_replace(col, pattern, replacement)
+    return col
+
+
+def _token(kind: str, key: Column) -> Column:
+    return F.concat(F.lit(f"<{kind}:"), F.substring(F.sha2(key, 256), 1, 8), F.lit(">"))
+
+
+def _email_token(found: Column) -> Column:
+    plain = _unescape_email(found)
+    return _token("email", F.coalesce(email_normalized(plain), F.lower(plain)))
+
+
+def _phone_token(found: Column) -> Column:
+    digits = F.regexp_replace(found, "[^0-9]", "")
+    return _token("phone", F.coalesce(phone_normalized(found), digits))
+
+
+def _longest_first(a: Column, b: Column) -> Column:
+    length_a, length_b = F.length(a["found"]), F.length(b["found"])
+    return (
+        F.when(length_a > length_b, -1)
+        .when(length_a < length_b, 1)
+        .when(a["found"] < b["found"], -1)
+        .when(a["found"] > b["found"], 1)
+        .otherwise(0)
+    )
+
+
+def mask_pii_col(col: ColumnOrName) -> Column:
+    """Mask e-mails and phone numbers in free text; see :func:`dmp.privacy.mask_pii`.
+
+    Finds all matches with ``regexp_extract_all``, computes each token inside a
+    ``transform``, and replaces them longest first with ``aggregate`` over ``replace``.
+
+    Args:
+        col: A string column (or its name) of free text such as raw JSON lines.
+
+    Returns:
+        A string column with ``<email:xxxxxxxx>`` and ``<phone:xxxxxxxx>`` tokens.
+    """
+    text = _column(col).cast("string")
+    pattern = F.lit(p.PII_IN_TEXT)
+
+    def found(group: int) -> Column:
+        matches = F.regexp_extract_all(text, pattern, group)
+        return F.array_distinct(F.filter(matches, lambda match: match != ""))
+
+    def pairs(group: int, token: Callable[[Column], Column]) -> Column:
+        return F.transform(
+            found(group),
+            lambda match: F.struct(match.alias("found"), token(match).alias("token")),
+        )
+
+    replacements = F.array_sort(
+        F.concat(pairs(p.EMAIL_GROUP, _email_token), pairs(p.PHONE_GROUP, _phone_token)),
+        _longest_first,
+    )
+    return F.aggregate(
+        replacements, text, lambda masked, pair: F.replace(masked, pair["found"], pair["token"])
+    )

@@ -1,0 +1,76 @@
+"""Pure-Python hashes of normalised personal data and truncation of IP addresses."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import ipaddress
+
+from dmp.privacy.normalize import trim
+
+
+def sha256_hex(value: str | None) -> str | None:
+    """Hash a normalised value the way Meta and Google expect it.
+
+    The SHA-256 digest of the value's UTF-8 bytes, as 64 lower-case hex characters (Meta:
+    "hash ... using SHA256"; Google: "Hash using the SHA-256 algorithm. Encode the hash bytes
+    using hex"). The value is hashed exactly as given: normalise it first.
+
+    Args:
+        value: A normalised value, or ``None``.
+
+    Returns:
+        The lower-case hex digest, or ``None`` for ``None``.
+    """
+    if value is None:
+        return None
+    return hashlib.sha256(value.encode("utf-8")).hexdigest()
+
+
+def uid2_hash(value: str | None) -> str | None:
+    """Hash a normalised e-mail or phone number the way UID2 (The Trade Desk) expects it.
+
+    UID2: "a Base64-encoded SHA-256 hash of a normalized email address ... the Base64
+    encoding is applied to the bytes of the hash value, not the hex-encoded string"; standard
+    alphabet with ``=`` padding, 44 characters. Published example: ``user@example.com`` ->
+    ``tMmiiTI7IaAcPpQPFQ65uMVCWH8av9jw4cwf/F5HVRQ=``.
+
+    Args:
+        value: A value normalised with rule ``"uid2"`` (e-mail) or ``"e164"`` (phone).
+
+    Returns:
+        The Base64 text of the 32-byte digest, or ``None`` for ``None``.
+    """
+    if value is None:
+        return None
+    return base64.b64encode(hashlib.sha256(value.encode("utf-8")).digest()).decode("ascii")
+
+
+def truncate_ip(raw: str | None) -> str | None:
+    """Coarsen an IP address so it no longer identifies a household.
+
+    IPv4 keeps its first 24 bits (``203.0.113.77`` -> ``203.0.113.0``, the convention of
+    Google Analytics' IP anonymisation); IPv6 keeps its first 48 bits, printed in RFC 5952
+    form (``2001:db8:85a3:8d3:1319:8a2e:370:7348`` -> ``2001:db8:85a3::``). IPv4-mapped IPv6
+    addresses are treated as IPv6, so they become ``::``. Surrounding whitespace is ignored;
+    zone ids (``fe80::1%eth0``), IPv4 octets with leading zeros and anything else give
+    ``None``.
+
+    Args:
+        raw: An IP address as captured, or ``None``.
+
+    Returns:
+        The truncated address, or ``None`` if ``raw`` is not an IP address.
+    """
+    if raw is None:
+        return None
+    text = trim(raw).lower()
+    if "%" in text:
+        return None
+    try:
+        address = ipaddress.ip_address(text)
+    except ValueError:
+        return None
+    prefix = 24 if address.version == 4 else 48
+    network = ipaddress.ip_network(f"{address}/{prefix}", strict=False)
+    return str(network.network_address)

@@ -1,0 +1,95 @@
+"""Masking of e-mail addresses and phone numbers inside free text (quarantined raw lines).
+
+A raw line that fails ingestion is kept for diagnosis, but it must not carry personal data
+into ``bronze/quarantine``. :func:`mask_pii` replaces every e-mail-looking and
+phone-looking substring with a token such as ``<email:1a2b3c4d>``: the first 8 hex
+characters of the SHA-256 of the normalised value, so an analyst can see that two lines
+carry the same address, or look up a known address, without seeing it.
+
+Design choices (the Spark twin :func:`dmp.privacy.columns.mask_pii_col` does exactly the
+same, so both give identical output):
+
+- Detection is deliberately greedy: a leaked address is worse than a masked non-address.
+  E-mails are found also with their ``@`` written as a JSON ``\\u0040`` escape (any number
+  of backslashes), ``%40`` or ``&#64;``, and when a truncated line ends right after ``@``.
+  Phone numbers are any 7+ digits separated by at most three of space . - ( ) / each, with an
+  optional leading ``+`` -- so epoch milliseconds (``1700000000000``), long order ids,
+  prices with 7+ digits and IPv4 addresses are masked too. That is the accepted trade-off.
+- UUIDs, ISO-8601 dates and timestamps (``2026-01-05T10:00:00.000Z``) and d/m/y dates are
+  recognised first and left readable; a phone number can never start inside one.
+- The token hashes the address as :func:`~dmp.privacy.normalize.normalize_email` (rule
+  ``basic``) or :func:`~dmp.privacy.normalize.normalize_phone` (E.164, default country 1)
+  normalise it, so ``+1 (415) 555-0132`` and ``415.555.0132`` share a token. A value those
+  reject (a truncated address, a 7-digit number) is hashed lower-cased / as its digits.
+- Matches are replaced longest first, each everywhere it occurs in the text.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+from dmp.privacy import _patterns as p
+from dmp.privacy.normalize import normalize_email, normalize_phone
+
+_PII_IN_TEXT = re.compile(p.PII_IN_TEXT)
+_ESCAPED_EMAIL_PUNCTUATION = tuple(
+    (re.compile(pat), rep) for pat, rep in p.ESCAPED_EMAIL_PUNCTUATION
+)
+_NON_DIGIT = re.compile("[^0-9]")
+
+
+def mask_pii(text: str | None) -> str | None:
+    """Replace every e-mail address and phone number in free text with a hashed token.
+
+    Works on any text -- JSON, truncated or malformed JSON, JSON escaped once or several
+    times, CSV, log lines -- and never raises for a string.
+
+    Args:
+        text: Free text such as a quarantined raw line, or ``None``.
+
+    Returns:
+        The text with e-mails replaced by ``<email:xxxxxxxx>`` and phone numbers by
+        ``<phone:xxxxxxxx>``; ``None`` for ``None``.
+
+    Example:
+        >>> mask_pii('{"email":"Jane.Doe@Example.com","ts":"2026-01-05T10:00:00Z"}')
+        '{"email":"<email:86e0b9e5>","ts":"2026-01-05T10:00:00Z"}'
+    """
+    if text is None:
+        return None
+    replacements: dict[str, str] = {}
+    for match in _PII_IN_TEXT.finditer(text):
+        if email := match.group(p.EMAIL_GROUP):
+            replacements[email] = f"<email:{_email_token_hash(email)}>"
+        elif phone := match.group(p.PHONE_GROUP):
+            replacements[phone] = f"<phone:{_phone_token_hash(phone)}>"
+    for found in sorted(replacements, key=lambda value: (-len(value), value)):
+        text = text.replace(found, replacements[found])
+    return text
+
+
+def unescape_email(found: str) -> str:
+    """Turn an e-mail found in text, possibly with escaped ``@`` or dots, into plain text.
+
+    Args:
+        found: An e-mail-looking substring as matched in text.
+
+    Returns:
+        The substring with ``\\u0040``, ``%40``, ``&#64;`` (and the same forms of ``.``,
+        ``+``, ``-``, ``_``) replaced by the characters they stand for.
+    """
+    for pattern, replacement in _ESCAPED_EMAIL_PUNCTUATION:
+        found = pattern.sub(replacement, found)
+    return found
+
+
+def _email_token_hash(found: str) -> str:
+    plain = unescape_email(found)
+    key = normalize_email(plain) or plain.lower()
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:8]
+
+
+def _phone_token_hash(found: str) -> str:
+    key = normalize_phone(found) or _NON_DIGIT.sub("", found)
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:8]

@@ -1,0 +1,365 @@
+"""Pure-Python normalisation of personal data to each ad platform's published rules.
+
+This module is the reference that the Spark expressions in :mod:`dmp.privacy.columns` must
+match value for value. Every function returns ``None`` for a missing, empty or invalid value
+rather than raising, because invalid contact data is common and must simply not be hashed.
+
+Sources (checked 2026):
+
+- Google Data Manager API / Customer Match, "Format user data"
+  (https://developers.google.com/data-manager/api/devguides/concepts/formatting) and Google's
+  reference ``googleads/data-manager-python`` ``datamanager_util/format.py``.
+- Meta Marketing API, "Customer File Custom Audiences", *Hashing and normalizing data*
+  (https://developers.facebook.com/docs/marketing-api/audiences/guides/custom-audiences), and
+  Meta's ``facebook-python-business-sdk`` ``serverside/normalize.py``.
+- UID2, "Normalization and Encoding"
+  (https://unifiedid.com/docs/getting-started/gs-normalization-encoding).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import date
+
+from dmp.privacy import _patterns as p
+from dmp.privacy.rules import (
+    EmailRule,
+    NameRule,
+    PhoneRule,
+    ZipRule,
+    check_country_calling_code,
+    check_rule,
+)
+
+_EMAIL = re.compile(p.EMAIL)
+_PHONE_SYNTAX = re.compile(p.PHONE_SYNTAX)
+_PHONE_PLUS_PREFIX = re.compile(p.PHONE_PLUS_PREFIX)
+_PARENTHESISED_TRUNK_ZERO = re.compile(p.PHONE_PARENTHESISED_TRUNK_ZERO)
+_NON_DIGIT = re.compile("[^0-9]")
+_E164 = re.compile(p.E164_DIGITS)
+_NANP = re.compile(p.NANP_DIGITS)
+_HONORIFIC_PREFIX = re.compile(p.HONORIFIC_PREFIX)
+_GENERATIONAL_SUFFIX = re.compile(p.GENERATIONAL_SUFFIX)
+_INTERNAL_WHITESPACE = re.compile(p.INTERNAL_WHITESPACE)
+_BIRTH_YEAR = re.compile(p.BIRTH_YEAR)
+_US_ZIP = re.compile(p.US_ZIP)
+_UK_POSTCODE = re.compile(p.UK_POSTCODE)
+_POSTCODE = re.compile(p.POSTCODE_CHARS)
+_POSTCODE_SPACED = re.compile(p.POSTCODE_CHARS_SPACED)
+_HAS_DIGIT = re.compile("[0-9]")
+
+_FEMALE = frozenset({"f", "female", "w", "woman"})
+_MALE = frozenset({"m", "male", "man"})
+
+
+def trim(raw: str) -> str:
+    """Strip leading and trailing whitespace, including Unicode spaces, ZWSP and BOM.
+
+    Args:
+        raw: Any string.
+
+    Returns:
+        ``raw`` without the characters of ``_patterns.WHITESPACE_CHARS`` at either end.
+    """
+    return raw.strip(p.WHITESPACE_CHARS)
+
+
+def normalize_email(raw: str | None, rule: EmailRule = "basic") -> str | None:
+    """Normalise an e-mail address for hashing under an ad platform's rule.
+
+    All rules trim surrounding whitespace and lower-case the address, then reject anything
+    that is not a single ``local@domain`` address (no ``@`` or several, empty local part,
+    domain without a dot or with an empty label, whitespace or control characters inside).
+
+    - ``basic`` / ``meta``: nothing more. Meta: "Trim leading and trailing white space and
+      convert all characters to lowercase"; Meta does not remove gmail dots or ``+tags``.
+    - ``google``: for ``gmail.com`` and ``googlemail.com`` addresses remove everything from
+      the first ``+`` of the local part and all dots of the local part (Google:
+      ``cloudy.sanfrancisco+shopping@gmail.com`` -> ``cloudysanfrancisco@gmail.com``). The
+      domain is kept as written: Google's rules and reference code never rewrite
+      ``googlemail.com`` to ``gmail.com``. Other domains keep dots and ``+`` (Google:
+      ``user.name+NYC@Example.com`` -> ``user.name+nyc@example.com``).
+    - ``uid2``: the same, but for ``gmail.com`` only, as UID2 documents
+      (``jane.doe+alias@gmail.com`` -> ``janedoe@gmail.com``).
+
+    An address whose gmail local part is empty after this (``+tag@gmail.com``) is invalid.
+
+    Args:
+        raw: The address as captured, or ``None``.
+        rule: Which platform's rule to apply.
+
+    Returns:
+        The normalised address, or ``None`` if ``raw`` is missing or not an e-mail address.
+
+    Raises:
+        ValueError: If ``rule`` is not a known e-mail rule.
+    """
+    check_rule(rule, EmailRule, "e-mail")
+    if raw is None:
+        return None
+    address = trim(raw).lower()
+    if _EMAIL.fullmatch(address) is None:
+        return None
+    local, domain = address.split("@")
+    if (rule == "google" and domain in p.GMAIL_DOMAINS) or (
+        rule == "uid2" and domain == "gmail.com"
+    ):
+        local = local.split("+", 1)[0].replace(".", "")
+        if not local:
+            return None
+    return f"{local}@{domain}"
+
+
+def normalize_phone(
+    raw: str | None, rule: PhoneRule = "e164", default_country_code: str = "1"
+) -> str | None:
+    """Normalise a phone number to E.164 (Google, UID2) or Meta's digits-only form.
+
+    Steps: trim; reject values with anything but digits, spaces and ``( ) . - /`` after an
+    optional leading ``+`` (so extensions and vanity numbers are rejected, not mangled); drop
+    a printed ``(0)`` trunk marker; keep the digits. A number starting with ``+`` or ``00`` is
+    international and already carries its country code. Any other number is national and
+    gets ``default_country_code``:
+
+    - for ``"1"`` (NANP) a national number must have 10 digits, or 11 starting with ``1``;
+    - for other countries the national trunk prefix is removed first: ``0`` in most
+      countries, ``8`` for ``7`` (Russia, Kazakhstan), ``06`` for ``36`` (Hungary), none for
+      ``39``/``378``/``379`` (Italy, San Marino, Vatican City keep the ``0``).
+
+    The result must have 8 to 15 digits (E.164 allows at most 15) and must not start with
+    ``0``; NANP numbers must have a valid 3-digit area code and exchange code.
+
+    Google: "Use the E.164 format. Include the plus sign (+) and the country code", e.g.
+    ``(800)555-0100`` -> ``+18005550100``. UID2: ``[+][country code][subscriber number]``,
+    e.g. ``(02) 1234 5678`` in Sydney -> ``+61212345678``. Meta: "Remove symbols, letters,
+    and any leading zeroes" and include the country code, e.g. ``+1 (415) 555-0132`` ->
+    ``14155550132``.
+
+    Args:
+        raw: The number as captured, or ``None``.
+        rule: ``"e164"`` for ``+`` and digits, ``"meta"`` for digits only.
+        default_country_code: Country calling code for national numbers (``"1"``, ``"44"``;
+            a leading ``+`` is accepted).
+
+    Returns:
+        The normalised number, or ``None`` if ``raw`` is missing or not a plausible number.
+
+    Raises:
+        ValueError: If ``rule`` or ``default_country_code`` is invalid.
+    """
+    check_rule(rule, PhoneRule, "phone")
+    country_code = check_country_calling_code(default_country_code)
+    if raw is None:
+        return None
+    text = trim(raw)
+    if _PHONE_SYNTAX.fullmatch(text) is None:
+        return None
+    digits = _NON_DIGIT.sub("", _PARENTHESISED_TRUNK_ZERO.sub("", text))
+    number: str | None
+    if _PHONE_PLUS_PREFIX.match(text):
+        number = digits
+    elif digits.startswith("00"):
+        number = digits[2:]
+    else:
+        number = _national_to_international(digits, country_code)
+    if number is None or _E164.fullmatch(number) is None:
+        return None
+    if number.startswith("1") and _NANP.fullmatch(number) is None:
+        return None
+    return f"+{number}" if rule == "e164" else number
+
+
+def _national_to_international(digits: str, country_code: str) -> str | None:
+    if country_code == "1":
+        if len(digits) == 11 and digits.startswith("1"):
+            return digits
+        return f"1{digits}" if len(digits) == 10 else None
+    trunk = p.NATIONAL_TRUNK_PREFIX.get(country_code, p.DEFAULT_TRUNK_PREFIX)
+    if trunk and digits.startswith(trunk):
+        digits = digits[len(trunk) :]
+    return country_code + digits
+
+
+def letters_only(text: str) -> str:
+    """Keep only Unicode letters and combining marks (categories L* and M*).
+
+    Args:
+        text: Any string.
+
+    Returns:
+        ``text`` without spaces, punctuation, digits, symbols and control characters.
+    """
+    return "".join(ch for ch in text if unicodedata.category(ch)[0] in "LM")
+
+
+def normalize_name(raw: str | None, rule: NameRule = "meta") -> str | None:
+    """Normalise a first or last name (Meta FN/LN, Google First Name/Last Name).
+
+    Both rules trim, lower-case (Unicode-aware, accents kept) and drop a leading honorific
+    (``Mr``, ``Mrs``, ``Ms``, ``Dr``, ...) and a trailing generational suffix or degree
+    (``Jr``, ``Sr``, ``II``-``IV``, ``PhD``, ...): Google says "Don't include prefixes such
+    as Mrs." / "suffixes such as Jr.", and a title can never match Meta's records either.
+
+    - ``meta``: keep letters only. Meta: "Use a-z only. Lowercase only, no punctuation.
+      Special characters in UTF-8 format" -- non-ASCII letters are kept as UTF-8, while
+      spaces, hyphens, apostrophes and digits are removed (``Mary-Jane O'Neil`` ->
+      ``maryjaneoneil``).
+    - ``google``: "Convert to lowercase", "Trim leading and trailing whitespace"; runs of
+      inner whitespace are collapsed to one space and punctuation is kept.
+
+    Args:
+        raw: The name as captured, or ``None``.
+        rule: Which platform's rule to apply.
+
+    Returns:
+        The normalised name, or ``None`` if nothing is left.
+
+    Raises:
+        ValueError: If ``rule`` is not a known name rule.
+    """
+    check_rule(rule, NameRule, "name")
+    if raw is None:
+        return None
+    name = trim(raw).lower()
+    name = _GENERATIONAL_SUFFIX.sub("", _HONORIFIC_PREFIX.sub("", name))
+    name = letters_only(name) if rule == "meta" else _INTERNAL_WHITESPACE.sub(" ", name)
+    return name or None
+
+
+def normalize_gender(raw: str | None) -> str | None:
+    """Normalise a gender to Meta's GEN values (``f`` or ``m``).
+
+    Meta: "Use these values: m for male and f for female." Accepted inputs, ignoring case and
+    surrounding whitespace: ``f``, ``female``, ``w``, ``woman`` and ``m``, ``male``, ``man``;
+    anything else is not matchable and gives ``None``.
+
+    Args:
+        raw: The gender as captured, or ``None``.
+
+    Returns:
+        ``"f"``, ``"m"`` or ``None``.
+    """
+    if raw is None:
+        return None
+    value = trim(raw).lower()
+    if value in _FEMALE:
+        return "f"
+    return "m" if value in _MALE else None
+
+
+def normalize_birth_year(raw: str | int | date | None) -> str | None:
+    """Normalise a year of birth to Meta's DOBY form (``YYYY``).
+
+    Meta: "Use the YYYY format from 1900 to current year." Accepts a year (string or int) or
+    an ISO date/date-time whose year is used. The upper bound is 2099 rather than the current
+    year, so the result never depends on the wall clock.
+
+    Args:
+        raw: A year, an ISO date string, a ``datetime.date``, or ``None``.
+
+    Returns:
+        The four-digit year, or ``None`` if ``raw`` is not a year 1900-2099.
+    """
+    if raw is None:
+        return None
+    match = _BIRTH_YEAR.fullmatch(trim(str(raw)))
+    return match.group(1) if match else None
+
+
+def normalize_city(raw: str | None) -> str | None:
+    """Normalise a city to Meta's CT form.
+
+    Meta: "Use a-z only. Lowercase only, no punctuation, no special characters, no white
+    space" (with non-ASCII letters kept in UTF-8): ``São Paulo`` -> ``sãopaulo``,
+    ``St. Louis`` -> ``stlouis``. Google Customer Match does not use a city.
+
+    Args:
+        raw: The city as captured, or ``None``.
+
+    Returns:
+        The normalised city, or ``None`` if no letters are left.
+    """
+    if raw is None:
+        return None
+    return letters_only(trim(raw).lower()) or None
+
+
+def normalize_state(raw: str | None) -> str | None:
+    """Normalise a state or region to Meta's ST form.
+
+    Meta: "Use the 2-character ANSI abbreviation code, lowercase. Normalize states outside
+    U.S. in lowercase, no punctuation, no special characters, no white space." US state and
+    territory names are mapped to their code (``New York`` -> ``ny``); anything else is
+    lower-cased to letters only (``Île-de-France`` -> ``îledefrance``).
+
+    Args:
+        raw: The state as captured, or ``None``.
+
+    Returns:
+        The normalised state, or ``None`` if no letters are left.
+    """
+    if raw is None:
+        return None
+    letters = letters_only(trim(raw).lower())
+    return p.US_STATES.get(letters, letters) or None
+
+
+def normalize_zip(raw: str | None, rule: ZipRule = "meta") -> str | None:
+    """Normalise a ZIP or postal code (Meta ZIP, hashed; Google Zip, sent in plain text).
+
+    A postal code must contain a digit and only ASCII letters, digits, dashes and spaces.
+
+    - ``meta``: "Use lowercase, no white space. Use only the first 5 digits for U.S. Use
+      Area/District/Sector format for the UK": ``94303-5300`` -> ``94303``,
+      ``SW1A 1AA`` -> ``sw1a1``, ``K1A 0B1`` -> ``k1a0b1``.
+    - ``google``: trimmed, upper-cased, single spaces (``wc2h  8lg`` -> ``WC2H 8LG``); US
+      ZIP+4 is kept, which Google says "may improve your match rate".
+
+    Args:
+        raw: The postal code as captured, or ``None``.
+        rule: Which platform's rule to apply.
+
+    Returns:
+        The normalised postal code, or ``None`` if ``raw`` is missing or not a postal code.
+
+    Raises:
+        ValueError: If ``rule`` is not a known ZIP rule.
+    """
+    check_rule(rule, ZipRule, "zip")
+    if raw is None:
+        return None
+    if rule == "google":
+        spaced = _INTERNAL_WHITESPACE.sub(" ", trim(raw)).lower()
+        if _POSTCODE_SPACED.fullmatch(spaced) is None or not _HAS_DIGIT.search(spaced):
+            return None
+        return spaced.upper()
+    compact = _INTERNAL_WHITESPACE.sub("", trim(raw)).lower()
+    if _POSTCODE.fullmatch(compact) is None or not _HAS_DIGIT.search(compact):
+        return None
+    if us := _US_ZIP.fullmatch(compact):
+        return us.group(1)
+    if uk := _UK_POSTCODE.fullmatch(compact):
+        return uk.group(1) + uk.group(2)
+    return compact
+
+
+def normalize_country(raw: str | None) -> str | None:
+    """Normalise a country to its ISO 3166-1 alpha-2 code in lower case.
+
+    Meta COUNTRY: "Use lowercase, 2-letter country codes in ISO 3166-1 alpha-2." Google
+    Customer Match keeps Country unhashed and accepts the same two-letter codes (its
+    template uses ``us``, ``cn``, ``sg``). Dots and spaces are ignored (``U.S.`` -> ``us``),
+    ``UK`` becomes ``gb``; full names and alpha-3 codes are not guessed.
+
+    Args:
+        raw: The country code as captured, or ``None``.
+
+    Returns:
+        The lower-case alpha-2 code, or ``None`` if it is not an assigned ISO code.
+    """
+    if raw is None:
+        return None
+    code = re.sub(rf"[{p.WS}.]", "", trim(raw)).lower()
+    code = p.COUNTRY_ALIASES.get(code, code)
+    return code if code in p.ISO_3166_ALPHA2 else None
