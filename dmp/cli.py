@@ -1,0 +1,246 @@
+"""The ``dmp`` command line. Heavy libraries (Spark, MLflow, GX) load only inside commands."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+if TYPE_CHECKING:
+    from dmp.config import Settings
+
+app = typer.Typer(
+    name="dmp",
+    help="dmp: behaviour data in, profiles and segments, lookalike audiences out.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+@dataclass
+class _Options:
+    home: Path | None
+    config: Path | None
+    env: str | None
+    verbose: bool
+    _settings: Settings | None = None
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            from dmp.config import load_config
+
+            self._settings = load_config(self.config, env=self.env, home=self.home)
+        return self._settings
+
+
+@app.callback()
+def _main(
+    ctx: typer.Context,
+    home: Annotated[
+        Path | None,
+        typer.Option(
+            help="Data root (landing/, lake/, mlflow/, ...). Default: $DMP_HOME or ./dmp-data."
+        ),
+    ] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            help="Extra YAML config merged over conf/. Default: $DMP_CONFIG.", envvar="DMP_CONFIG"
+        ),
+    ] = None,
+    env: Annotated[
+        str | None, typer.Option(help="Config overlay conf/<env>.yaml. Default: $DMP_ENV or local.")
+    ] = None,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Spark logs and progress bars.")
+    ] = False,
+) -> None:
+    _configure_logging(verbose)
+    ctx.obj = _Options(home=home, config=config, env=env, verbose=verbose)
+
+
+def _options(ctx: typer.Context) -> _Options:
+    options = ctx.obj
+    assert isinstance(options, _Options)
+    return options
+
+
+@app.command()
+def tables(ctx: typer.Context) -> None:
+    """List the lake's tables with version, rows, files and last operation."""
+    from dmp.lake import Lake
+
+    settings = _options(ctx).settings
+    infos = Lake(settings.lake_dir).tables()
+    if not infos:
+        _echo(f"no tables under {settings.lake_dir} yet (run `dmp demo` or `dmp ingest`)")
+        return
+    rows = [
+        [
+            i.name,
+            str(i.version),
+            f"{i.rows:,}",
+            str(i.files),
+            ",".join(i.partition_by) or "-",
+            i.last_operation,
+            i.last_commit_at.strftime("%Y-%m-%d %H:%M:%S"),
+        ]
+        for i in infos
+    ]
+    _print_table(
+        f"Tables in {settings.lake_dir}",
+        [
+            "table",
+            "version",
+            "rows",
+            "files",
+            "partitioned by",
+            "last operation",
+            "committed (UTC)",
+        ],
+        rows,
+    )
+
+
+@app.command()
+def runs(
+    ctx: typer.Context,
+    limit: Annotated[int, typer.Option(min=1, help="How many runs to show.")] = 20,
+    job: Annotated[list[str] | None, typer.Option(help="Only these jobs (repeatable).")] = None,
+) -> None:
+    """Show recent stage runs from ops/runs: status, timing, table versions and counts."""
+    from dmp.lake import Lake
+    from dmp.runlog import recent_runs
+
+    settings = _options(ctx).settings
+    found = recent_runs(Lake(settings.lake_dir), limit=limit, jobs=job)
+    if not found:
+        _echo("no runs recorded yet")
+        return
+    rows = []
+    for run in found:
+        versions = ", ".join(f"{k}@{v}" for k, v in sorted(run["inputs"].items()))
+        written = ", ".join(f"{k}@{v}" for k, v in sorted(run["outputs"].items()))
+        rows.append(
+            [
+                run["started_at"].strftime("%Y-%m-%d %H:%M:%S"),
+                run["job"],
+                run["status"],
+                f"{run['duration_s']:.1f}s",
+                versions or "-",
+                written or "-",
+                (run["message"] or "")[:80],
+            ]
+        )
+    _print_table(
+        "Recent runs", ["started (UTC)", "job", "status", "took", "read", "wrote", "message"], rows
+    )
+
+
+def _print_table(title: str, header: list[str], rows: list[list[str]]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left")
+    for column in header:
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(*row)
+    Console(width=max(120, _terminal_width())).print(table)
+
+
+def _print_summary(title: str, summary: dict[str, Any]) -> None:
+    _print_table(title, ["", "value"], [[k, _show(v)] for k, v in summary.items()])
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:,.4g}" if abs(value) < 1000 else f"{value:,.0f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
+def _terminal_width() -> int:
+    import shutil
+
+    return shutil.get_terminal_size((120, 40)).columns
+
+
+def _echo(message: str) -> None:
+    typer.echo(message)
+
+
+def _configure_logging(verbose: bool) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", datefmt="%H:%M:%S"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.WARNING)
+    logging.getLogger("dmp").setLevel(logging.DEBUG if verbose else logging.INFO)
+    logging.getLogger("py4j").setLevel(logging.WARNING if verbose else logging.ERROR)
+
+
+_GLOBAL_VALUED = ("--home", "--config", "--env")
+_GLOBAL_FLAGS = ("--verbose", "-v")
+
+
+def _hoist_global_options(argv: list[str]) -> list[str]:
+    """Let global options follow the command too: ``dmp tables --home X``."""
+    front: list[str] = []
+    rest: list[str] = []
+    index = 0
+    while index < len(argv):
+        arg = argv[index]
+        if arg == "--":
+            rest += argv[index:]
+            break
+        name = arg.split("=", 1)[0]
+        if name in _GLOBAL_VALUED:
+            if "=" in arg or index + 1 >= len(argv):
+                front.append(arg)
+            else:
+                front += [arg, argv[index + 1]]
+                index += 1
+        elif arg in _GLOBAL_FLAGS:
+            front.append(arg)
+        else:
+            rest.append(arg)
+        index += 1
+    return front + rest
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``dmp`` and ``python -m dmp``; returns the exit code.
+
+    User mistakes print one line and return 2, failed data-quality gates 3, other failures 1.
+    """
+    from dmp.errors import DmpError
+
+    args = _hoist_global_options(list(sys.argv[1:] if argv is None else argv))
+    try:
+        app(args=args, prog_name="dmp", standalone_mode=True)
+    except SystemExit as stop:  # click's own exit: help, usage errors (2)
+        return stop.code if isinstance(stop.code, int) else (0 if stop.code is None else 1)
+    except DmpError as error:
+        typer.echo(f"error: {error}", err=True)
+        if error.__cause__ is not None and logging.getLogger("dmp").isEnabledFor(logging.DEBUG):
+            import traceback
+
+            traceback.print_exception(error.__cause__)
+        return error.exit_code
+    except KeyboardInterrupt:
+        typer.echo("interrupted", err=True)
+        return 130
+    return 0
+
+
+def run() -> None:
+    """Console-script entry point: exit with :func:`main`'s code."""
+    sys.exit(main())

@@ -1,0 +1,103 @@
+"""The one driver every entry point uses to run a stage: session, timing, run log, outcome.
+
+The command line and the ``jobs/`` spark-submit scripts both call :func:`execute`, so a
+stage behaves the same however it is started.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+
+from dmp.config import Settings
+from dmp.errors import DmpError, GateFailed, UserError
+from dmp.lake import Lake
+from dmp.runlog import Run, RunStatus, params_of, record_run
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+__all__ = ["StageResult", "execute", "session_for"]
+
+_log = logging.getLogger("dmp")
+R = TypeVar("R")
+_sessions: dict[int, SparkSession] = {}
+
+
+class StageResult(Protocol):
+    """What a stage returns: anything with a printable summary."""
+
+    def summary(self) -> dict[str, Any]:
+        """Key figures of the run, in display order."""
+        ...
+
+
+def session_for(settings: Settings, *, verbose: bool = False) -> SparkSession:
+    """The process's Spark session, built once on first use."""
+    key = id(settings)
+    if key not in _sessions:
+        from dmp.session import build_session
+
+        started = time.perf_counter()
+        _log.info("starting Spark (%s)", settings.spark.master)
+        _sessions[key] = build_session(settings, verbose=verbose)
+        _log.info("Spark ready in %.1fs", time.perf_counter() - started)
+    return _sessions[key]
+
+
+def execute(
+    job: str,
+    stage: Callable[[SparkSession | None, Run], R],
+    settings: Settings,
+    *,
+    params: Mapping[str, Any] | None = None,
+    needs_spark: bool = True,
+    spark: SparkSession | None = None,
+    verbose: bool = False,
+    pipeline_run_id: str | None = None,
+) -> R:
+    """Run one stage and record it in ``ops/runs``.
+
+    Args:
+        job: Stage name for the log.
+        stage: ``stage(spark, run) -> result``; ``spark`` is None when not needed.
+        settings: Validated configuration.
+        params: Parameters to record.
+        needs_spark: Build (or reuse) the Spark session for the stage.
+        spark: A session to use instead of building one.
+        verbose: Spark INFO logs and progress bars.
+        pipeline_run_id: Groups the stages of one pipeline run.
+
+    Returns:
+        Whatever the stage returned.
+
+    Raises:
+        GateFailed: A data-quality gate failed (recorded as ``gate_failed``).
+        DmpError: Any other failure (recorded as ``failed``).
+    """
+    lake = Lake(settings.lake_dir)
+    run = Run(job=job, lake=lake, params=params_of(params or {}), pipeline_run_id=pipeline_run_id)
+    if needs_spark and spark is None:
+        spark = session_for(settings, verbose=verbose)
+    started = time.perf_counter()
+    _log.info("%s: started (run %s)", job, run.run_id)
+    try:
+        result = stage(spark, run)
+    except GateFailed as error:
+        record_run(run, RunStatus.GATE_FAILED, str(error))
+        _log.error("%s: data-quality gate failed after %.1fs", job, time.perf_counter() - started)
+        raise
+    except UserError as error:
+        record_run(run, RunStatus.FAILED, str(error))
+        raise
+    except Exception as error:
+        record_run(run, RunStatus.FAILED, f"{type(error).__name__}: {error}")
+        if isinstance(error, DmpError):
+            raise
+        raise DmpError(f"{job} failed: {type(error).__name__}: {error}") from error
+    status = getattr(result, "status", RunStatus.SUCCEEDED)
+    record_run(run, status if isinstance(status, str) else RunStatus.SUCCEEDED)
+    _log.info("%s: %s in %.1fs", job, status, time.perf_counter() - started)
+    return result

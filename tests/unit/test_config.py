@@ -1,0 +1,74 @@
+"""Config loading: overlays, environment, ${VAR} expansion and errors naming file and key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from dmp.config import load_config
+from dmp.errors import ConfigError
+
+
+@pytest.fixture
+def conf(tmp_path: Path) -> Path:
+    folder = tmp_path / "conf"
+    folder.mkdir()
+    (folder / "base.yaml").write_text(
+        "home: ${DMP_HOME:-./data}\nspark:\n  shuffle_partitions: 8\n  app_name: dmp\n"
+    )
+    (folder / "local.yaml").write_text("spark:\n  shuffle_partitions: 4\n")
+    (folder / "cluster.yaml").write_text("spark:\n  master: spark://h:7077\n")
+    return folder
+
+
+def test_overlays_apply_in_order(conf: Path, tmp_path: Path) -> None:
+    settings = load_config(conf_dir=conf, environ={})
+    assert settings.spark.shuffle_partitions == 4  # local overlay over base
+    assert settings.home == (Path.cwd() / "data").absolute()
+    extra = tmp_path / "mine.yaml"
+    extra.write_text("spark:\n  app_name: mine\n")
+    settings = load_config(extra, env="cluster", conf_dir=conf, environ={})
+    assert settings.spark.master == "spark://h:7077"
+    assert settings.spark.shuffle_partitions == 8  # cluster overlay does not set it
+    assert settings.spark.app_name == "mine"
+
+
+def test_environment_variables_win(conf: Path, tmp_path: Path) -> None:
+    environ = {"DMP_HOME": str(tmp_path / "h"), "DMP__SPARK__SHUFFLE_PARTITIONS": "3"}
+    settings = load_config(conf_dir=conf, environ=environ)
+    assert settings.home == tmp_path / "h"
+    assert settings.spark.shuffle_partitions == 3
+    assert settings.lake_dir == tmp_path / "h" / "lake"
+    assert load_config(conf_dir=conf, environ=environ, home=tmp_path / "x").home == tmp_path / "x"
+
+
+def test_errors_name_the_file_and_key(conf: Path, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("spark:\n  shuffle_partitions: lots\n")
+    with pytest.raises(ConfigError, match=r"bad\.yaml: spark\.shuffle_partitions: Input should"):
+        load_config(bad, conf_dir=conf, environ={})
+    bad.write_text("spark:\n  shufle_partitions: 2\n")
+    with pytest.raises(ConfigError, match=r"bad\.yaml: spark\.shufle_partitions: unknown key"):
+        load_config(bad, conf_dir=conf, environ={})
+    with pytest.raises(ConfigError, match="DMP__SPARK__SHUFFLE_PARTITIONS"):
+        load_config(conf_dir=conf, environ={"DMP__SPARK__SHUFFLE_PARTITIONS": "zero"})
+    with pytest.raises(ConfigError, match=r"overlay .*nope\.yaml does not exist"):
+        load_config(conf_dir=conf, env="nope", environ={})
+    bad.write_text("spark: [unclosed\n")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_config(bad, conf_dir=conf, environ={})
+
+
+def test_unset_variable_without_default_is_an_error(conf: Path) -> None:
+    (conf / "local.yaml").write_text("mlflow:\n  tracking_uri: ${TRACKING}\n")
+    with pytest.raises(ConfigError, match=r"local\.yaml: mlflow\.tracking_uri: .*TRACKING"):
+        load_config(conf_dir=conf, environ={})
+    settings = load_config(conf_dir=conf, environ={"TRACKING": "http://127.0.0.1:5000"})
+    assert settings.mlflow.tracking_uri == "http://127.0.0.1:5000"
+
+
+def test_project_conf_loads() -> None:
+    settings = load_config(conf_dir=Path(__file__).parents[2] / "conf", environ={})
+    assert settings.lake.engine == "delta-rs"
+    assert settings.spark.ui_enabled is False
