@@ -37,10 +37,13 @@ def anchored(pattern: str) -> str:
 # --- e-mail --------------------------------------------------------------------------------
 
 _EMAIL_FORBIDDEN: Final = WS + r"\x00-\x1f\x7f@\"(),:;<>\[\]\\"
-EMAIL: Final = rf"[^{_EMAIL_FORBIDDEN}]+@[^{_EMAIL_FORBIDDEN}.]+(?:\.[^{_EMAIL_FORBIDDEN}.]+)+"
+EMAIL: Final = (
+    rf"[^{_EMAIL_FORBIDDEN}]+@[^{_EMAIL_FORBIDDEN}.]+(?:\.[^{_EMAIL_FORBIDDEN}.]+){{1,126}}"
+)
 """A trimmed, lower-cased e-mail: one ``@``, a non-empty local part, a domain of at least two
-non-empty dot-separated labels, and no whitespace, control characters or the RFC 5322
-specials that cannot appear unquoted (quoted local parts are not supported)."""
+non-empty dot-separated labels (at most 127, as in DNS), and no whitespace, control
+characters or the RFC 5322 specials that cannot appear unquoted (quoted local parts are not
+supported)."""
 
 GMAIL_DOMAINS: Final = ("gmail.com", "googlemail.com")
 
@@ -166,28 +169,30 @@ _WORD_NON_ASCII: Final = (
     r"\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u1fff\u2c00-\u2dff\u3040-\ud7ff"
     r"\uf900-\ufdff\ufe70-\ufefe\uff10-\uff19\uff21-\uff3a\uff41-\uff5a\uff66-\uffdc"
 )
-_LOCAL_FIRST: Final = r"A-Za-z0-9_%+\-!#$*\^~" + _WORD_NON_ASCII
-_LOCAL_REST: Final = _LOCAL_FIRST + r".'"
-_JSON_UNICODE_ESCAPE: Final = r"\\+u[0-9a-fA-F]{4}"
+_LOCAL_CHAR: Final = r"A-Za-z0-9_%+\-!#$*\^~.'\\" + _WORD_NON_ASCII
 _AT: Final = r"@|\uff20|\\+u0040|%40|&#0*64;|&#[xX]0*40;"
 _DOT: Final = r"\.|\\+u002[eE]|%2[eE]"
 _DOMAIN_CHAR: Final = r"A-Za-z0-9_\-" + _WORD_NON_ASCII
-_LABEL: Final = rf"(?:[{_DOMAIN_CHAR}]|{_JSON_UNICODE_ESCAPE})+"
-_EMAIL_START: Final = rf"(?:(?<![{_LOCAL_FIRST}\\])|(?<=\\[nrtbf])|(?<=\\)(?![nrtbfu]))"
 EMAIL_IN_TEXT: Final = (
-    rf"{_EMAIL_START}((?:[{_LOCAL_FIRST}]|{_JSON_UNICODE_ESCAPE})"
-    rf"(?:[{_LOCAL_REST}]|{_JSON_UNICODE_ESCAPE})*(?:{_AT})"
-    rf"(?:{_LABEL}(?:(?:{_DOT}){_LABEL})*|(?![\s\S])))"
+    rf"(?<![{_LOCAL_CHAR}])([{_LOCAL_CHAR}]+(?:{_AT})"
+    rf"(?:[{_DOMAIN_CHAR}]+(?:(?:{_DOT})[{_DOMAIN_CHAR}]+){{0,16}}|(?![\s\S])))"
 )
 """An e-mail-looking substring (group 1), also when its ``@`` or dots are written as JSON
 ``\\u0040`` escapes (any number of backslashes), URL-encoded ``%40`` or HTML ``&#64;``, and
-when it is cut off right after the ``@`` at the end of a truncated line. A JSON escape such as
-``\\n`` just before it is not taken as part of the address."""
+when it is cut off right after the ``@`` at the end of a truncated line.
+
+The local part is the whole run of characters that may appear in one -- including ``\\``,
+so JSON escapes (``ren\\u00e9e``) stay inside it -- and the match can only start where such
+a run starts. Every repetition is either a plain character class or bounded: Java's regex
+engine recurses once per iteration of a repeated group, and a ``StackOverflowError`` in an
+executor kills the whole Spark application, so no input may drive a group's repetition
+count with its length."""
 
 _PHONE_SEPARATOR: Final = r"[ .\-()/\u00a0]"
-PHONE_IN_TEXT: Final = rf"(?<![0-9])((?:\+|\(\+?)?[0-9](?:{_PHONE_SEPARATOR}{{0,3}}[0-9]){{6,}})"
-"""A phone-looking substring (group 1): 7 or more digits, separated by at most three of
-space . - ( ) / each, with an optional leading ``+`` or ``(``."""
+PHONE_IN_TEXT: Final = rf"((?:\+|\(\+?)?[0-9](?:{_PHONE_SEPARATOR}{{0,3}}[0-9]){{6,24}})"
+"""A phone-looking substring (group 1): 7 to 25 digits, separated by at most three of
+space . - ( ) / each, with an optional leading ``+`` or ``(``. A longer digit sequence is
+masked as several matches."""
 
 _HEX: Final = "[0-9a-fA-F]"
 _YEAR: Final = "(?:19|20)[0-9]{2}"
@@ -216,6 +221,7 @@ EMAIL_GROUP: Final = 1
 PHONE_GROUP: Final = 2
 
 ESCAPED_EMAIL_PUNCTUATION: Final[tuple[tuple[str, str], ...]] = (
+    (r"^(?:\\+[nrtbf]|['.])+", ""),
     (r"\\+u0040|%40|&#0*64;|&#[xX]0*40;|\uff20", "@"),
     (r"\\+u002[eE]|%2[eE]", "."),
     (r"\\+u002[bB]|%2[bB]", "+"),
@@ -223,4 +229,5 @@ ESCAPED_EMAIL_PUNCTUATION: Final[tuple[tuple[str, str], ...]] = (
     (r"\\+u005[fF]", "_"),
 )
 """Replacements, applied in order, that turn an escaped e-mail found in text back into the
-address it stands for before it is normalised and hashed for its mask token."""
+address it stands for before it is normalised and hashed for its mask token (a leading JSON
+escape such as ``\\n``, quote or dot is not part of the address)."""

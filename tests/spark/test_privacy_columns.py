@@ -240,6 +240,26 @@ def test_spark_matches_reference(results: list[dict[str, str | None]], name: str
     assert not mismatches, f"{len(mismatches)} mismatches, first: {mismatches[:3]}"
 
 
+def test_huge_values_do_not_overflow_the_regex_stack(spark: SparkSession) -> None:
+    # A regex group repeated once per character overflowed Java's stack on inputs like
+    # these, and a StackOverflowError in an executor kills the whole Spark application.
+    values = [
+        "a" * 20_000 + "@x.com",
+        "a@" + ".b" * 20_000,
+        "a@b" + ".c" * 20_000,
+        "1 " * 20_000,
+        "\\u00e9" * 20_000 + "@x.com",
+        "1:" * 20_000,
+    ]
+    frame = spark.createDataFrame([(v,) for v in values], "raw string")
+    rows = frame.select(
+        *[spark_fn(F.col("raw")).alias(name) for name, (spark_fn, _) in PAIRS.items()]
+    ).collect()
+    for value, row in zip(values, rows, strict=True):
+        for name, (_, reference) in PAIRS.items():
+            assert row[name] == reference(value), (name, value[:40])
+
+
 def test_integer_and_date_columns(spark: SparkSession) -> None:
     frame = spark.sql(
         "SELECT 1985 AS y, DATE'1985-03-02' AS d, TIMESTAMP'1985-03-02 10:00:00' AS t, "

