@@ -72,6 +72,97 @@ def _options(ctx: typer.Context) -> _Options:
 
 
 @app.command()
+def demo(
+    ctx: typer.Context,
+    users: Annotated[int, typer.Option(min=50, help="People in the generated world.")] = 3000,
+    days: Annotated[int, typer.Option(min=1, max=366, help="Observed days.")] = 30,
+    seed: Annotated[int, typer.Option(help="World seed (same seed, same world).")] = 42,
+) -> None:
+    """Generate a world and run every stage on it, on the embedded default (local Spark)."""
+    from dmp.demo import run_demo
+
+    options = _options(ctx)
+    settings = options.settings
+    _echo(f"dmp demo: data root {settings.home}")
+    run_demo(
+        settings,
+        users=users,
+        days=days,
+        seed=seed,
+        verbose=options.verbose,
+        report=lambda name, summary: _print_summary(name, summary),
+    )
+    _echo("done: try `dmp tables` and `dmp runs`")
+
+
+@app.command()
+def generate(
+    ctx: typer.Context,
+    users: Annotated[int, typer.Option(min=1, help="People in the world.")] = 2000,
+    days: Annotated[int, typer.Option(min=1, max=366, help="Observed days.")] = 30,
+    seed: Annotated[int, typer.Option(help="World seed.")] = 42,
+    start_date: Annotated[str, typer.Option(help="First observed day, YYYY-MM-DD.")] = "2026-01-01",
+    future_days: Annotated[int, typer.Option(min=0, help="Held-back window (truth only).")] = 14,
+    bad_share: Annotated[float, typer.Option(min=0, max=0.5, help="Share of bad lines.")] = 0.01,
+    workers: Annotated[int | None, typer.Option(min=1, help="Processes (default: cores).")] = None,
+) -> None:
+    """Write a generated e-commerce world to landing/ (and its planted truth to truth/)."""
+    from dmp.driver import execute
+    from dmp.generate import WorldSpec
+    from dmp.stages import generate_stage
+
+    settings = _options(ctx).settings
+    spec = WorldSpec(
+        users=users,
+        days=days,
+        seed=seed,
+        start_date=_parse_date(start_date, "--start-date"),
+        future_days=future_days,
+        bad_share=bad_share,
+        workers=workers,
+    )
+    result = execute(
+        "generate", generate_stage(settings, spec), settings, params=spec.model_dump(),
+        needs_spark=False,
+    )  # fmt: skip
+    _print_summary("generate", result.summary())
+
+
+@app.command()
+def ingest(
+    ctx: typer.Context,
+    date: Annotated[
+        str | None, typer.Option("--date", help="Only this landing date (YYYY-MM-DD).")
+    ] = None,
+) -> None:
+    """Ingest landing files not ingested yet into bronze/events and bronze/quarantine."""
+    from dmp.driver import execute
+    from dmp.stages import ingest_stage
+
+    options = _options(ctx)
+    landing_date = _parse_date(date, "--date") if date else None
+    result = execute(
+        "ingest",
+        ingest_stage(options.settings, landing_date),
+        options.settings,
+        params={"date": date},
+        verbose=options.verbose,
+    )
+    _print_summary("ingest", result.summary())
+
+
+def _parse_date(text: str, option: str) -> Any:
+    from datetime import date as date_type
+
+    from dmp.errors import UserError
+
+    try:
+        return date_type.fromisoformat(text)
+    except ValueError:
+        raise UserError(f"{option} {text!r} is not a date; use YYYY-MM-DD") from None
+
+
+@app.command()
 def tables(ctx: typer.Context) -> None:
     """List the lake's tables with version, rows, files and last operation."""
     from dmp.lake import Lake

@@ -13,28 +13,23 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field, ValidationError
 
 from dmp.errors import ConfigError
+from dmp.ingest.settings import IngestSettings
+from dmp.spec import StrictModel, describe_validation_error
 
 __all__ = [
     "LakeSettings",
     "MlflowSettings",
     "Settings",
     "SparkSettings",
-    "StrictModel",
     "find_conf_dir",
     "load_config",
 ]
 
 _ENV_PREFIX = "DMP__"
 _VAR_PATTERN = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
-
-
-class StrictModel(BaseModel):
-    """Base for every settings and spec model: unknown keys are errors, values are frozen."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class SparkSettings(StrictModel):
@@ -66,9 +61,11 @@ class Settings(StrictModel):
     """The whole validated configuration of one dmp process."""
 
     home: Path
+    conf_dir: Path | None = None
     spark: SparkSettings = SparkSettings()
     lake: LakeSettings = LakeSettings()
     mlflow: MlflowSettings = MlflowSettings()
+    ingest: IngestSettings = IngestSettings()
 
     @property
     def landing_dir(self) -> Path:
@@ -94,6 +91,16 @@ class Settings(StrictModel):
     def reports_dir(self) -> Path:
         """Folder of data-quality and lift reports."""
         return self.home / "reports"
+
+    @property
+    def gates_file(self) -> Path:
+        """Data-quality gate specs of every layer (``conf/gates.yaml``)."""
+        return (self.conf_dir or Path("conf")) / "gates.yaml"
+
+    @property
+    def partners_conf_dir(self) -> Path:
+        """Folder of partner mapping files (``conf/partners``)."""
+        return (self.conf_dir or Path("conf")) / "partners"
 
     @property
     def work_dir(self) -> Path:
@@ -176,8 +183,10 @@ def load_config(
     try:
         settings = Settings.model_validate(merged)
     except ValidationError as error:
-        raise ConfigError(_describe(error, provenance)) from None
-    return settings.model_copy(update={"home": settings.home.expanduser().absolute()})
+        raise ConfigError(describe_validation_error(error, provenance)) from None
+    return settings.model_copy(
+        update={"home": settings.home.expanduser().absolute(), "conf_dir": directory.absolute()}
+    )
 
 
 def _read_yaml(path: Path, environ: Mapping[str, str]) -> dict[str, Any]:
@@ -251,19 +260,3 @@ def _merge(
         else:
             target[key] = value
         provenance[path] = label
-
-
-def _describe(error: ValidationError, provenance: dict[tuple[str, ...], str]) -> str:
-    problems = []
-    for item in error.errors():
-        loc = tuple(str(part) for part in item["loc"])
-        source = "defaults"
-        for cut in range(len(loc), 0, -1):
-            if loc[:cut] in provenance:
-                source = provenance[loc[:cut]]
-                break
-        value = item.get("input")
-        shown = f" (got {value!r})" if item["type"] != "extra_forbidden" else ""
-        message = "unknown key" if item["type"] == "extra_forbidden" else item["msg"]
-        problems.append(f"{source}: {'.'.join(loc)}: {message}{shown}")
-    return "; ".join(problems)

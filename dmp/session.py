@@ -129,6 +129,8 @@ def build_session(
         "spark.executor.extraJavaOptions": java_options,
         "spark.pyspark.python": sys.executable,
         "spark.sql.sources.partitionOverwriteMode": "dynamic",
+        # Iterative stages checkpoint often; remove checkpoint files once unreferenced.
+        "spark.cleaner.referenceTracking.cleanCheckpoints": "true",
     }
     conf.update(spark_settings.conf)
     conf.update(extra_conf or {})

@@ -1,0 +1,83 @@
+"""The bronze gate: GX checks on the accepted batch plus the stage's own accounting checks."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from dmp.config import Settings
+from dmp.runlog import Run, recent_runs
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+    from dmp.ingest.stage import IngestResult
+    from dmp.quality import CheckOutcome
+
+GATE = "bronze/events"
+
+
+def bronze_gate(
+    spark: SparkSession, settings: Settings, run: Run, events: DataFrame, result: IngestResult
+) -> str:
+    """Run the bronze gate on the accepted events; raise ``GateFailed`` when it fails.
+
+    Besides the batch checks of ``conf/gates.yaml`` it checks that the quarantined share
+    of the records read stays under ``ingest.quarantine_ceiling`` and that the accepted
+    volume is within ``ingest.volume_band`` of the previous ingest run (a warning unless
+    ``ingest.volume_severity`` is ``error``).
+
+    Returns:
+        The folder of the written report.
+    """
+    from dmp.quality import load_gate_specs, run_gate
+
+    spec = load_gate_specs(settings.gates_file)[GATE]
+    outcomes = [_quarantine_share(settings, result)]
+    volume = _volume(settings, run, result)
+    if volume is not None:
+        outcomes.append(volume)
+    report = run_gate(
+        spark,
+        events,
+        spec,
+        reports_dir=settings.reports_dir,
+        run_id=run.run_id,
+        extra_outcomes=outcomes,
+    )
+    return str(report.report_dir)
+
+
+def _quarantine_share(settings: Settings, result: IngestResult) -> CheckOutcome:
+    from dmp.quality import CheckOutcome
+
+    ceiling = settings.ingest.quarantine_ceiling
+    share = result.quarantined / result.read if result.read else 0.0
+    return CheckOutcome(
+        name=f"quarantined share <= {ceiling:.1%}",
+        severity="error",
+        passed=share <= ceiling,
+        observed={"quarantined": result.quarantined, "read": result.read, "share": share},
+        details="share of read records quarantined by this run",
+    )
+
+
+def _volume(settings: Settings, run: Run, result: IngestResult) -> CheckOutcome | None:
+    from dmp.quality import CheckOutcome
+
+    previous = [
+        r
+        for r in recent_runs(run.lake, limit=50, jobs=["ingest"])
+        if r["status"] == "succeeded" and r["counts"].get("accepted", 0) > 0
+    ]
+    if not previous:
+        return None
+    before = previous[0]["counts"]["accepted"]
+    low, high = settings.ingest.volume_band
+    ratio = result.accepted / before
+    return CheckOutcome(
+        name=f"accepted volume within {low:g}x..{high:g}x of the previous run",
+        severity=settings.ingest.volume_severity,
+        passed=low <= ratio <= high,
+        observed={"accepted": result.accepted, "previous": before, "ratio": ratio},
+        details=f"previous ingest run {previous[0]['run_id']}",
+    )

@@ -1,0 +1,80 @@
+"""Stage callables for the driver: bind a stage's options to ``(spark, run) -> result``.
+
+The command line, ``dmp demo``, the pipeline and ``jobs/`` all go through these, so a
+stage is wired the same way however it is started.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+from dmp.config import Settings
+from dmp.runlog import Run
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+    from dmp.generate import WorldSpec, WorldSummary
+    from dmp.ingest.stage import IngestResult
+
+_log = logging.getLogger("dmp")
+
+
+@dataclass
+class GenerateResult:
+    """Outcome of ``dmp generate``."""
+
+    world: WorldSummary
+
+    def summary(self) -> dict[str, Any]:
+        """Key figures for the console."""
+        counts = self.world.counts
+        shown: dict[str, Any] = {
+            "landing folder": str(self.world.landing),
+            "truth folder": str(self.world.truth),
+            "people": counts.get("persons", 0),
+            "good event lines": counts.get("good_lines", 0),
+            "planted bad lines": counts.get("bad_lines", 0),
+            "exact duplicate lines": counts.get("exact_duplicates", 0),
+            "files": self.world.files,
+            "seconds": round(self.world.seconds, 1),
+            "events/s": round(self.world.events_per_second),
+        }
+        return shown
+
+
+def generate_stage(
+    settings: Settings, spec: WorldSpec
+) -> Callable[[SparkSession | None, Run], GenerateResult]:
+    """``dmp generate``: write a world's landing files and truth under the data root."""
+
+    def stage(spark: SparkSession | None, run: Run) -> GenerateResult:
+        from dmp.generate import generate_world
+
+        def progress(done: int, total: int) -> None:
+            _log.info("generate: %d/%d shards written", done, total)
+
+        world = generate_world(spec, settings.home, progress=progress)
+        for key, value in world.counts.items():
+            run.count(key, int(value))
+        return GenerateResult(world)
+
+    return stage
+
+
+def ingest_stage(
+    settings: Settings, landing_date: date | None
+) -> Callable[[SparkSession | None, Run], IngestResult]:
+    """``dmp ingest``: landing files not ingested yet -> bronze."""
+
+    def stage(spark: SparkSession | None, run: Run) -> IngestResult:
+        from dmp.ingest.stage import ingest
+
+        assert spark is not None
+        return ingest(spark, settings, run, landing_date=landing_date)
+
+    return stage
