@@ -184,9 +184,9 @@ def make_bad(kind: str, rng: np.random.Generator, lines: list[Line]) -> Planted 
     elif kind == "user_id_object":
         obj["userId"] = {"a": 1}
     elif kind == "negative_price" and isinstance(props, dict):
-        props["price"] = -abs(float(props["price"])) - 1.0  # type: ignore[arg-type]
+        props["price"] = -abs(float(props["price"])) - 1.0
     elif kind == "negative_revenue" and isinstance(props, dict):
-        props["revenue"] = -abs(float(props["revenue"])) - 1.0  # type: ignore[arg-type]
+        props["revenue"] = -abs(float(props["revenue"])) - 1.0
     elif kind == "oversized_payload" and isinstance(props, dict):
         props["blob"] = ("lorem-ipsum-" * (OVERSIZED_BYTES // 12 + 1))[:OVERSIZED_BYTES]
     elif kind == "invalid_utf8":

@@ -196,9 +196,13 @@ class Actor:
         if d.u() < 0.3:
             product = self.product(category)
             query = product.name.split(" ", 1)[1] if d.u() < 0.5 else product.brand
-            self.track("Products Searched", {"query": query.lower()}, "/search")
+            body = (
+                f'"event":"Products Searched","properties":{{"query":{json.dumps(query.lower())}}},'
+            )
+            self._emit("track", body, "/search", "Products Searched")
         if d.u() < 0.65:
-            self.track("Product List Viewed", {"category": category}, f"/c/{category}")
+            body = f'"event":"Product List Viewed","properties":{{"category":"{category}"}},'
+            self._emit("track", body, f"/c/{category}", "Product List Viewed")
         views = 1 + int(d.exp(2.6))
         cart: list[tuple[Product, int]] = []
         campaign_ids = self.w.catalog.campaign_index
@@ -249,7 +253,8 @@ class Actor:
         """Checkout Started, maybe a coupon, then Order Completed."""
         d = self.d
         total = round(sum(pr.price * q for pr, q in cart), 2)
-        self.track("Checkout Started", {"value": total, "currency": "USD"}, "/checkout")
+        body = f'"event":"Checkout Started","properties":{{"value":{total},"currency":"USD"}},'
+        self._emit("track", body, "/checkout", "Checkout Started")
         coupon, discount = None, 0.0
         if d.u() < coupon_share:
             coupon = _COUPONS[d.below(len(_COUPONS))]

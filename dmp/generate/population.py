@@ -44,6 +44,7 @@ class Plan:
     cafe: np.ndarray
     referrer: np.ndarray
     influencers: np.ndarray
+    influencer_set: frozenset[int]
 
 
 def _pick(rng: np.random.Generator, eligible: np.ndarray, share: float, minimum: int) -> np.ndarray:
@@ -123,6 +124,7 @@ def build_plan(seed: int, users: int, days: int) -> Plan:
         cafe,
         referrer,
         influencers,
+        frozenset(influencers.tolist()),
     )
 
 

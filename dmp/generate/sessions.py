@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 from bisect import bisect_right
 from dataclasses import dataclass, field
 
@@ -66,7 +67,7 @@ class Draws:
 
     def exp(self, mean: float) -> float:
         """Return an exponential draw with the given mean."""
-        return -mean * float(np.log1p(-self.u()))
+        return -mean * math.log(1.0 - self.u())
 
 
 @dataclass

@@ -6,8 +6,9 @@ import datetime as dt
 import gzip
 import time
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO
 
 import numpy as np
 
@@ -34,18 +35,28 @@ from dmp.generate.truth_tables import TruthCollector
 _PARTNER_KINDS = tuple(PARTNER_BAD_KINDS)
 
 
+@dataclass(frozen=True)
+class ShardResult:
+    """What one shard wrote."""
+
+    shard: int
+    counts: dict[str, int]
+    seconds: float
+
+
 class _Sink:
-    """One landing file, opened on first write (gzip with a fixed header, or plain)."""
+    """One landing file (gzip with a reproducible header, or plain)."""
 
     def __init__(self, path: Path, gz: bool, level: int) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self._raw: BinaryIO = path.open("wb")
-        self._out: BinaryIO = (
-            gzip.GzipFile(filename="", mode="wb", compresslevel=level, fileobj=self._raw, mtime=0)
-            if gz
-            else self._raw
-        )
+        self._raw: IO[bytes] = path.open("wb")
+        self._out: IO[bytes] = self._raw
+        if gz:
+            # No file name and a zero mtime in the header: the same spec gives the same bytes.
+            self._out = gzip.GzipFile(
+                filename="", mode="wb", compresslevel=level, fileobj=self._raw, mtime=0
+            )
         self.lines = 0
         self.bytes = 0
 
@@ -61,7 +72,7 @@ class _Sink:
         self._raw.close()
 
 
-def run_shard(spec_json: str, home: str, shard: int) -> dict[str, object]:
+def run_shard(spec_json: str, home: str, shard: int) -> ShardResult:
     """Generate shard ``shard`` of the world and write its files.
 
     Args:
@@ -139,7 +150,7 @@ def run_shard(spec_json: str, home: str, shard: int) -> dict[str, object]:
     collector.finish(bad, partners)
     counts["persons"] = hi - lo
     counts["bad_lines"] = sum(v for k, v in counts.items() if k.startswith("bad:"))
-    return {"shard": shard, "counts": dict(counts), "seconds": time.perf_counter() - began}
+    return ShardResult(shard, dict(counts), time.perf_counter() - began)
 
 
 def _write_partners(

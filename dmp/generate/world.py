@@ -22,7 +22,7 @@ from dmp.generate.catalog import build_catalog
 from dmp.generate.partners import ALPHA, ALPHA_TAXONOMY, BETA, BETA_TAXONOMY, PARTNER_BAD_KINDS
 from dmp.generate.personas import PERSONAS
 from dmp.generate.population import build_plan
-from dmp.generate.shard import run_shard
+from dmp.generate.shard import ShardResult, run_shard
 from dmp.generate.spec import WorldSpec, WorldSummary
 from dmp.generate.truth_tables import SCHEMAS
 
@@ -37,7 +37,7 @@ OUTPUT_FOLDERS = (
 """Folders under ``home`` the generator owns; they are replaced on every run."""
 
 
-def _run(args: tuple[str, str, int]) -> dict[str, object]:
+def _run(args: tuple[str, str, int]) -> ShardResult:
     return run_shard(*args)
 
 
@@ -68,7 +68,7 @@ def generate_world(
     total = spec.shards
     workers = max(1, min(spec.workers or os.cpu_count() or 1, total))
     tasks = [(spec.model_dump_json(), str(home), shard) for shard in range(total)]
-    results: list[dict[str, object]] = []
+    results: list[ShardResult] = []
     log.info(
         "generating %d users x %d days in %d shards on %d workers",
         spec.users,
@@ -90,7 +90,7 @@ def generate_world(
                     progress(len(results), total)
     counts: Counter[str] = Counter()
     for result in results:
-        counts.update(result["counts"])  # type: ignore[arg-type]
+        counts.update(result.counts)
     _write_campaigns(spec, home / "truth")
     seconds = time.perf_counter() - began
     manifest = _manifest(spec, counts, seconds, results)
@@ -154,7 +154,7 @@ def _write_campaigns(spec: WorldSpec, truth: Path) -> None:
 
 
 def _manifest(
-    spec: WorldSpec, counts: Counter[str], seconds: float, results: list[dict[str, object]]
+    spec: WorldSpec, counts: Counter[str], seconds: float, results: list[ShardResult]
 ) -> dict[str, object]:
     plan = build_plan(spec.seed, spec.users, spec.days)
     persona_counts = np.bincount(plan.persona, minlength=len(PERSONAS))
@@ -214,8 +214,7 @@ def _manifest(
             "events_per_second": round(counts["lines"] / seconds, 1) if seconds else None,
             "mb_per_second": round(counts["bytes"] / 1e6 / seconds, 2) if seconds else None,
             "shard_seconds": {
-                str(r["shard"]): round(float(r["seconds"]), 3)  # type: ignore[arg-type]
-                for r in sorted(results, key=lambda r: int(r["shard"]))
+                str(r.shard): round(r.seconds, 3) for r in sorted(results, key=lambda r: r.shard)
             },
-        },  # type: ignore[call-overload]
+        },
     }
