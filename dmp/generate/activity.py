@@ -71,6 +71,9 @@ def _shopper(actor: Actor) -> None:
             plans.append((t, 2, 0))
             jitter = (d.u() * 2 - 1) * repl.jitter_days
             t += int((repl.cycle_days + jitter) * DAY_MS)
+    # Every cafe regular and family member uses the shared browser or tablet at least once.
+    if p.cafe >= 0 or p.household >= 0:
+        plans.append((w.start_ms + int(d.u() * (latest - w.start_ms)), 5, 0))
     if p.gives_gift:
         plans.append((w.start_ms + int(d.u() * (latest - w.start_ms)), 3, 0))
     for k, campaign in enumerate(w.catalog.campaigns):
@@ -102,6 +105,9 @@ def _shopper(actor: Actor) -> None:
             _gift(actor, start)
         elif kind == 4:
             _campaign_purchase(actor, start, arg)
+        elif kind == 5:
+            actor.new_session(start, 1.0, place="cafe" if p.cafe >= 0 else "tablet")
+            actor.browse(actor.category())
 
 
 def session_starts_of(actor: Actor, count: int) -> list[int]:

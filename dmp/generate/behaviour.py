@@ -155,18 +155,30 @@ class Actor:
         return f"{100 + d.below(120)}.{d.below(256)}.{d.below(256)}.{1 + d.below(254)}"
 
     # -- sessions ----------------------------------------------------------------------------
-    def new_session(self, start_ms: int, logged_in_share: float, can_login: bool = True) -> Session:
-        """Open a session on one of the person's browsers or devices."""
+    def new_session(
+        self, start_ms: int, logged_in_share: float, can_login: bool = True, place: str = ""
+    ) -> Session:
+        """Open a session on one of the person's browsers or devices.
+
+        Args:
+            start_ms: Session start.
+            logged_in_share: Chance a registered person is logged in.
+            can_login: False for the visit in which the person signs up.
+            place: "tablet" or "cafe" to force the shared family tablet or cafe browser.
+
+        Returns:
+            The session (an identify is sent first when the login is new on this id).
+        """
         p, d = self.p, self.d
         login = None
         if can_login and p.registered_at_ms is not None and start_ms >= p.registered_at_ms:
             login = p.user_id
         user = login if d.u() < logged_in_share else None
         # On shared devices people log in, which is what lets identity resolution split them.
-        if p.household >= 0 and p.devices and d.u() < 0.3:
+        if p.household >= 0 and p.devices and (place == "tablet" or d.u() < 0.3):
             device = shared_device(self.w.seed, KIND_HOUSEHOLD, p.household)
             session = app_session(p, self.w, d, start_ms, device, p.home_ip, login)
-        elif p.cafe >= 0 and d.u() < 0.12:
+        elif p.cafe >= 0 and (place == "cafe" or d.u() < 0.1):
             cookie, ip = shared_cookie(self.w.seed, p.cafe)
             session = web_session(p, self.w, d, start_ms, cookie, ip, login)
         elif p.cookies and (not p.devices or d.u() < p.web_share):

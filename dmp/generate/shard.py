@@ -51,7 +51,7 @@ class _Sink:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self._raw: IO[bytes] = path.open("wb")
-        self._out: IO[bytes] = self._raw
+        self._out: IO[bytes] | gzip.GzipFile = self._raw
         if gz:
             # No file name and a zero mtime in the header: the same spec gives the same bytes.
             self._out = gzip.GzipFile(

@@ -63,6 +63,7 @@ SCHEMAS: dict[str, pa.Schema] = {
             ("value", pa.string()),
             ("shared", pa.bool_()),
             ("garbage", pa.bool_()),
+            ("in_first_party", pa.bool_()),
         ]
     ),
     "events": pa.schema(
@@ -203,24 +204,15 @@ class TruthCollector:
                 effective_at=p.consent_flip[1],
                 initial=False,
             )
-        for (id_type, value), (shared, garbage) in sorted(log.identifiers.items()):
-            self._row(
-                "identifiers",
-                person_key=p.key,
-                id_type=id_type,
-                value=value,
-                shared=shared,
-                garbage=garbage,
-            )
-        if beta_uid is not None:
-            self._row(
-                "identifiers",
-                person_key=p.key,
-                id_type="beta_uid",
-                value=beta_uid,
-                shared=False,
-                garbage=False,
-            )
+        seen = dict(log.identifiers)
+        # Contact details the person has even when no identify carried them in the window.
+        for id_type, value in (("email", p.email), ("phone", p.phone), ("beta_uid", beta_uid)):
+            if value is not None and (id_type, value) not in seen:
+                seen[(id_type, value)] = (False, False)
+        for (id_type, value), (shared, garbage) in sorted(seen.items()):
+            self._row("identifiers", person_key=p.key, id_type=id_type, value=value,
+                      shared=shared, garbage=garbage,
+                      in_first_party=(id_type, value) in log.identifiers)  # fmt: skip
         for oid, pid, cat, price, qty, at, gift, campaign in log.orders:
             self._row(
                 "orders",
