@@ -154,7 +154,7 @@ class CampaignProduct:
 _CAMPAIGNS: tuple[tuple[str, str, str, float, dict[str, float], float, float], ...] = (
     ("Radiance Repair Night Serum", "skincare", "Aurelle", 128.0,
      {"beauty_gurus": 0.65, "premium_buyers": 0.55, "sweet_young_women": 0.05}, 0.0015, 0.55),
-    ("Cloud Soft Nappies", "baby_care", "Pippin", 24.0, {"young_parents": 0.95}, 0.004, 0.63),
+    ("Cloud Soft Nappies", "baby_care", "Pippin", 24.0, {"young_parents": 0.75}, 0.004, 0.75),
     ("Phantom 7.1 Gaming Headset", "video_games", "Vortexa", 89.0,
      {"gamers": 0.6, "tech_enthusiasts": 0.1}, 0.0015, 0.55),
     ("TrailBlazer GTX Running Shoe", "outdoor", "Ridgeway", 139.0,
