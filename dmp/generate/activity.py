@@ -9,7 +9,7 @@ from dmp.generate.behaviour import Actor, PersonLog
 from dmp.generate.catalog import CATEGORIES, CATEGORY_INDEX
 from dmp.generate.people import Person
 from dmp.generate.personas import category_profile
-from dmp.generate.sessions import DAY_MS, HOUR_MS, Session, World
+from dmp.generate.sessions import DAY_MS, HOUR_MS, Session, World, session_starts
 
 _IMPORT_CONTEXT = (
     '{"library":{"name":"crm-import","version":"1.3.0"},"channel":"web","ip":"10.20.0.5"'
@@ -60,7 +60,7 @@ def play_person(person: Person, world: World, rng: np.random.Generator) -> Perso
 def _shopper(actor: Actor) -> None:
     p, w, d = actor.p, actor.w, actor.d
     count = int(actor.rng.poisson(p.session_rate * w.days))
-    plans: list[tuple[int, int, int]] = [(t, 0, 0) for t in session_starts_of(actor, count)]
+    plans: list[tuple[int, int, int]] = [(t, 0, 0) for t in session_starts(p, w, d, count)]
     latest = w.end_ms - 3 * HOUR_MS
     if p.registered_at_ms is not None and w.start_ms <= p.registered_at_ms:
         plans.append((min(p.registered_at_ms, latest), 1, 0))
@@ -108,13 +108,6 @@ def _shopper(actor: Actor) -> None:
         elif kind == 5:
             actor.new_session(start, 1.0, place="cafe" if p.cafe >= 0 else "tablet")
             actor.browse(actor.category())
-
-
-def session_starts_of(actor: Actor, count: int) -> list[int]:
-    """Session start times for the actor's person (see ``sessions.session_starts``)."""
-    from dmp.generate.sessions import session_starts
-
-    return session_starts(actor.p, actor.w, actor.d, count)
 
 
 def _replenish(actor: Actor, start: int, category: str) -> None:
@@ -194,7 +187,7 @@ def _historical_import(actor: Actor) -> None:
 
 def _bot(actor: Actor) -> None:
     """Crawler bursts at any hour: hundreds of views an hour at near-constant intervals."""
-    w, d, log = actor.w, actor.d, actor.log
+    w, d = actor.w, actor.d
     products = actor.w.catalog.products
     cursor = d.below(len(products))
     for _ in range(3 + d.below(6)):
@@ -216,7 +209,6 @@ def _bot(actor: Actor) -> None:
             else:
                 actor.product_event("Product Viewed", product)
             t += interval + int((d.u() - 0.5) * 0.04 * interval)
-    del log
 
 
 def _abuser(actor: Actor) -> None:

@@ -4,114 +4,24 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import TypeVar
 
 import numpy as np
 
-from dmp.generate.catalog import CATEGORIES
+from dmp.generate.contacts import (
+    CITIES_BY_TIER,
+    FEMALE_NAMES,
+    GENDER_SPELLINGS,
+    LAST_NAMES,
+    MALE_NAMES,
+    email_address,
+    phone_number,
+    pick,
+)
 from dmp.generate.personas import PERSONAS, Persona, category_profile
 from dmp.generate.population import ROLE_ABUSER, ROLE_BOT, Plan, group_rng
 
-T = TypeVar("T")
 ZERO_ADID = "00000000-0000-0000-0000-000000000000"
 PURPOSES: tuple[str, ...] = ("advertising", "email", "sms")
-
-# city, state, country, postal code, tier, timezone, UTC offset (minutes)
-_CITIES: tuple[tuple[str, str, str, str, int, str, int], ...] = (
-    ("Beijing", "Beijing", "CN", "100000", 1, "Asia/Shanghai", 480),
-    ("Shanghai", "Shanghai", "CN", "200000", 1, "Asia/Shanghai", 480),
-    ("Shenzhen", "Guangdong", "CN", "518000", 1, "Asia/Shanghai", 480),
-    ("Guangzhou", "Guangdong", "CN", "510000", 1, "Asia/Shanghai", 480),
-    ("New York", "NY", "US", "10001", 1, "America/New_York", -300),
-    ("Los Angeles", "CA", "US", "90001", 1, "America/Los_Angeles", -480),
-    ("San Francisco", "CA", "US", "94103", 1, "America/Los_Angeles", -480),
-    ("Chengdu", "Sichuan", "CN", "610000", 2, "Asia/Shanghai", 480),
-    ("Hangzhou", "Zhejiang", "CN", "310000", 2, "Asia/Shanghai", 480),
-    ("Wuhan", "Hubei", "CN", "430000", 2, "Asia/Shanghai", 480),
-    ("Nanjing", "Jiangsu", "CN", "210000", 2, "Asia/Shanghai", 480),
-    ("Chicago", "IL", "US", "60601", 2, "America/Chicago", -360),
-    ("Seattle", "WA", "US", "98101", 2, "America/Los_Angeles", -480),
-    ("Suzhou", "Jiangsu", "CN", "215000", 3, "Asia/Shanghai", 480),
-    ("Xiamen", "Fujian", "CN", "361000", 3, "Asia/Shanghai", 480),
-    ("Kunming", "Yunnan", "CN", "650000", 3, "Asia/Shanghai", 480),
-    ("Austin", "TX", "US", "73301", 3, "America/Chicago", -360),
-    ("Luoyang", "Henan", "CN", "471000", 4, "Asia/Shanghai", 480),
-    ("Guilin", "Guangxi", "CN", "541000", 4, "Asia/Shanghai", 480),
-    ("Boise", "ID", "US", "83701", 4, "America/Denver", -420),
-    ("Dali", "Yunnan", "CN", "671000", 5, "Asia/Shanghai", 480),
-    ("Yichun", "Heilongjiang", "CN", "153000", 5, "Asia/Shanghai", 480),
-)
-_CITIES_BY_TIER = {t: [c for c in _CITIES if c[4] == t] for t in range(1, 6)}
-_FEMALE = (
-    "Jane",
-    "Mei",
-    "Li",
-    "Xiaoyu",
-    "Emma",
-    "Olivia",
-    "Fang",
-    "Ying",
-    "Sophia",
-    "Lan",
-    "Hui",
-    "Ava",
-    "Jing",
-    "Chloe",
-    "Na",
-    "Lily",
-    "Yan",
-    "Grace",
-    "Ting",
-    "Mia",
-)
-_MALE = (
-    "John",
-    "Wei",
-    "Hao",
-    "Jun",
-    "Liam",
-    "Noah",
-    "Lei",
-    "Tao",
-    "James",
-    "Chen",
-    "Bo",
-    "Ethan",
-    "Yang",
-    "Ming",
-    "Lucas",
-    "Qiang",
-    "Jack",
-    "Peng",
-    "Leo",
-    "Kai",
-)
-_LAST = (
-    "Wang",
-    "Li",
-    "Zhang",
-    "Liu",
-    "Chen",
-    "Yang",
-    "Huang",
-    "Zhao",
-    "Wu",
-    "Zhou",
-    "Smith",
-    "Johnson",
-    "Brown",
-    "Garcia",
-    "Miller",
-    "Davis",
-    "Lee",
-    "Xu",
-    "Sun",
-    "Ma",
-)
-_DOMAINS = ("gmail.com", "qq.com", "163.com", "outlook.com", "yahoo.com", "icloud.com")
-_DOMAIN_WEIGHTS = np.cumsum([0.38, 0.2, 0.14, 0.12, 0.08, 0.08]).tolist()
-_US_AREAS = ("415", "212", "310", "206", "312", "512", "646", "208")
-_CN_PREFIX = ("138", "139", "150", "186", "135", "177")
 _IOS_MODELS = ("iPhone15,2", "iPhone14,5", "iPhone16,1", "iPad13,18", "iPhone13,2")
 _ANDROID_MODELS = ("SM-S918B", "Pixel 8", "MI 13", "HUAWEI P60", "OPPO Find X6", "vivo X90")
 _WEB_UAS = (
@@ -133,15 +43,6 @@ _BOT_UAS = (
     "Mozilla/5.0 (compatible; ShopCrawler/2.1; +http://crawler.example)",
     "python-requests/2.31.0 bot",
 )
-_GENDER_SPELLINGS = {
-    "female": ("female", "female", "Female", "f", "F", "woman"),
-    "male": ("male", "male", "Male", "m", "M", "man"),
-}
-
-
-def _pick(rng: np.random.Generator, options: tuple[T, ...]) -> T:
-    """A uniform choice (``rng.choice`` on a tuple is ten times slower)."""
-    return options[int(rng.random() * len(options))]
 
 
 def uuid_from(raw: bytes) -> str:
@@ -244,54 +145,9 @@ def user_id_of(index: int) -> str:
 
 
 def _ipv4(rng: np.random.Generator, cn: bool) -> str:
-    first = int(_pick(rng, (36, 58, 101, 111, 114, 116, 183, 223) if cn else (24, 50, 67, 73, 98)))
+    first = int(pick(rng, (36, 58, 101, 111, 114, 116, 183, 223) if cn else (24, 50, 67, 73, 98)))
     a, b, c = (int(x) for x in rng.integers(1, 255, 3))
     return f"{first}.{a}.{b}.{c}"
-
-
-def _email(rng: np.random.Generator, first: str, last: str, index: int) -> str:
-    """A unique, realistically messy e-mail address (case, spaces, gmail dots and +tags)."""
-    domain = _DOMAINS[int(np.searchsorted(_DOMAIN_WEIGHTS, rng.random() * _DOMAIN_WEIGHTS[-1]))]
-    pattern = int(rng.integers(0, 4))
-    local = (
-        f"{first}.{last}.{index}",
-        f"{first}{index}",
-        f"{first[0]}{last}{index}",
-        f"{last}_{first}{index}",
-    )[pattern]
-    if domain == "gmail.com":
-        if rng.random() < 0.08:
-            domain = "googlemail.com"
-        if rng.random() < 0.2:
-            local += "+" + str(_pick(rng, ("shop", "deals", "promo", "news")))
-    if rng.random() < 0.7:
-        local = local.lower()
-    if rng.random() < 0.2:
-        domain = (
-            str(_pick(rng, ("GMail.com", "Gmail.com", "GMAIL.COM")))
-            if "gmail" in domain
-            else (domain.upper())
-        )
-    text = f"{local}@{domain}"
-    if rng.random() < 0.12:
-        text = " " + text + " "
-    return text
-
-
-def _phone(rng: np.random.Generator, cn: bool, index: int) -> str:
-    digits = (index * 7_654_321 + 1_234_567) % 100_000_000
-    if cn:
-        national = f"{_pick(rng, _CN_PREFIX)}{digits:08d}"
-        style = int(rng.integers(0, 3))
-        if style == 0:
-            return f"+86 {national[:3]} {national[3:7]} {national[7:]}"
-        return f"0086 {national}" if style == 1 else national
-    area = str(_US_AREAS[index % len(_US_AREAS)])
-    local = f"{2 + digits % 8}{(digits // 10) % 1_000_000:06d}"
-    style = int(rng.integers(0, 3))
-    if style == 0:
-        return f"+1 ({area}) {local[:3]}-{local[3:]}"
-    return f"{area}.{local[:3]}.{local[3:]}" if style == 1 else f"({area}) {local[:3]}-{local[3:]}"
 
 
 def _device(rng: np.random.Generator, ios: bool, zero_share: float) -> Device:
@@ -300,7 +156,7 @@ def _device(rng: np.random.Generator, ios: bool, zero_share: float) -> Device:
         adid = ZERO_ADID
     elif ios:
         adid = adid.upper()
-    model = str(_pick(rng, _IOS_MODELS if ios else _ANDROID_MODELS))
+    model = str(pick(rng, _IOS_MODELS if ios else _ANDROID_MODELS))
     os_version = (
         f"{int(rng.integers(15, 18))}.{int(rng.integers(0, 6))}"
         if ios
@@ -370,21 +226,21 @@ def make_person(
     age = float(np.clip(rng.normal(persona.age_mean, persona.age_sd), 16, 85))
     birth = dt.date(2026, 1, 1) - dt.timedelta(days=int(age * 365.25))
     tier = int(np.searchsorted(np.cumsum(persona.tier_weights), rng.random())) + 1
-    tier_cities = _CITIES_BY_TIER[min(tier, 5)]
+    tier_cities = CITIES_BY_TIER[min(tier, 5)]
     us = rng.random() < 0.2
     candidates = [c for c in tier_cities if (c[2] == "US") == us] or tier_cities
     city = candidates[int(rng.integers(0, len(candidates)))]
     cn = city[2] == "CN"
-    first = str(_pick(rng, _FEMALE if female else _MALE))
-    last = str(_pick(rng, _LAST))
+    first = str(pick(rng, FEMALE_NAMES if female else MALE_NAMES))
+    last = str(pick(rng, LAST_NAMES))
     profile = np.array(category_profile(persona))
     affinity = rng.dirichlet(profile * 12.0 + 1e-3)
     cum = np.cumsum(affinity)
     cum[-1] = 1.0
     registered = bool(plan.registered[index])
     reg_s = float(plan.registered_at_s[index])
-    email = _email(rng, first, last, index) if registered and rng.random() < 0.92 else None
-    phone = _phone(rng, cn, index) if registered and rng.random() < 0.7 else None
+    email = email_address(rng, first, last, index) if registered and rng.random() < 0.92 else None
+    phone = phone_number(rng, cn, index) if registered and rng.random() < 0.7 else None
     consent = {
         "advertising": rng.random() < 0.88,
         "email": rng.random() < 0.8,
@@ -410,7 +266,7 @@ def make_person(
         registered_at_ms=start_ms + int(reg_s * 1000) if registered else None,
         user_id=user_id_of(index) if registered else None,
         gender=gender,
-        gender_spelling=None if rng.random() < 0.12 else str(_pick(rng, _GENDER_SPELLINGS[gender])),
+        gender_spelling=None if rng.random() < 0.12 else str(pick(rng, GENDER_SPELLINGS[gender])),
         birthday=birth,
         birthday_known=rng.random() < 0.8,
         city=city,
@@ -443,7 +299,7 @@ def _add_identifiers(
         person.web_share = 0.0
         return
     if person.role == ROLE_BOT:
-        ua = _pick(rng, _BOT_UAS)
+        ua = pick(rng, _BOT_UAS)
         if rng.random() < 0.4:
             ua = _WEB_UAS[int(rng.integers(0, len(_WEB_UAS)))]
         person.cookies.append(Cookie(start_ms, uuid_from(rng.bytes(16)), ua))
@@ -499,8 +355,3 @@ def traits_of(person: Person, rng_value: float) -> dict[str, object]:
             created.strftime("%Y-%m-%dT%H:%M:%S.") + f"{created.microsecond // 1000:03d}Z"
         )
     return traits
-
-
-def category_name(index: int) -> str:
-    """Return the catalog category at ``index``."""
-    return CATEGORIES[index]
