@@ -151,6 +151,19 @@ def ingest(
     _print_summary("ingest", result.summary())
 
 
+@app.command()
+def identity(ctx: typer.Context) -> None:
+    """Stitch cookies, devices, logins, e-mails and partner ids into persons."""
+    from dmp.driver import execute
+    from dmp.stages import identity_stage
+
+    options = _options(ctx)
+    result = execute(
+        "identity", identity_stage(options.settings), options.settings, verbose=options.verbose
+    )
+    _print_summary("identity", result.summary())
+
+
 def _parse_date(text: str, option: str) -> Any:
     from datetime import date as date_type
 

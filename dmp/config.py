@@ -16,6 +16,7 @@ import yaml
 from pydantic import Field, ValidationError
 
 from dmp.errors import ConfigError
+from dmp.identity.settings import IdentitySettings
 from dmp.ingest.settings import IngestSettings
 from dmp.spec import StrictModel, describe_validation_error
 
@@ -66,6 +67,7 @@ class Settings(StrictModel):
     lake: LakeSettings = LakeSettings()
     mlflow: MlflowSettings = MlflowSettings()
     ingest: IngestSettings = IngestSettings()
+    identity: IdentitySettings = IdentitySettings()
 
     @property
     def landing_dir(self) -> Path:

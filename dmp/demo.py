@@ -40,7 +40,7 @@ def run_demo(
         ``(stage, summary)`` for every stage run, in order.
     """
     from dmp.generate import WorldSpec
-    from dmp.stages import generate_stage, ingest_stage
+    from dmp.stages import generate_stage, identity_stage, ingest_stage
 
     done: list[tuple[str, dict[str, Any]]] = []
 
@@ -61,4 +61,6 @@ def run_demo(
         record("generate", world.summary())
     ingested = execute("ingest", ingest_stage(settings, None), settings, verbose=verbose)
     record("ingest", ingested.summary())
+    identities = execute("identity", identity_stage(settings), settings, verbose=verbose)
+    record("identity", identities.summary())
     return done

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
     from dmp.generate import WorldSpec, WorldSummary
+    from dmp.identity.stage import IdentityResult
     from dmp.ingest.stage import IngestResult
 
 _log = logging.getLogger("dmp")
@@ -76,5 +77,17 @@ def ingest_stage(
 
         assert spark is not None
         return ingest(spark, settings, run, landing_date=landing_date)
+
+    return stage
+
+
+def identity_stage(settings: Settings) -> Callable[[SparkSession | None, Run], IdentityResult]:
+    """``dmp identity``: bronze identifiers -> persons in ``silver/identity_map``."""
+
+    def stage(spark: SparkSession | None, run: Run) -> IdentityResult:
+        from dmp.identity.stage import resolve_identities
+
+        assert spark is not None
+        return resolve_identities(spark, settings, run)
 
     return stage
