@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from dmp.errors import GateFailed
 from dmp.quality.aggregates import DatasetProfile, SparkCheck, profile_for_drift, spark_outcomes
 from dmp.quality.outcome import CheckOutcome, GateReport
-from dmp.quality.report import plan_report_dir, write_report
+from dmp.quality.report import plan_report_dir, safe_name, write_report
 from dmp.quality.spec import GX_CHECKS, Check, GateSpec, Schema, ShareAtMost, Unique
 
 if TYPE_CHECKING:
@@ -93,7 +93,7 @@ def run_gate(
         if gx_checks:
             from dmp.quality.expectations import run_expectations
 
-            gx_run = run_expectations(batch, gx_checks, spec.name)
+            gx_run = run_expectations(batch, gx_checks, safe_name(spec.name))
             by_position.update(gx_run.outcomes)
             gx_result, gx_document = gx_run.result, gx_run.document
         drift_outcomes: list[CheckOutcome] = []
@@ -120,7 +120,7 @@ def run_gate(
     )
     write_report(report, gx_document)
     if data_docs and gx_result is not None:
-        _data_docs(reports_dir, spec.name, run_id, created_at, gx_result)
+        _data_docs(reports_dir, safe_name(spec.name), run_id, created_at, gx_result)
     _log_report(report)
     if not report.passed and raise_on_failure:
         raise GateFailed(failure_message(report), report_path=str(report.report_dir))
@@ -185,12 +185,12 @@ def _labelled_jobs(spark: SparkSession, description: str) -> Iterator[None]:
 
 
 def _data_docs(
-    reports_dir: Path, gate: str, run_id: str, created_at: datetime, result: object
+    reports_dir: Path, suite_name: str, run_id: str, created_at: datetime, result: object
 ) -> None:
     from dmp.quality.data_docs import build_data_docs
 
     try:
-        build_data_docs(reports_dir, gate, run_id, created_at, result)
+        build_data_docs(reports_dir, suite_name, run_id, created_at, result)
     except Exception as error:  # Data Docs are a convenience; the JSON/HTML report stands.
         _log.warning("GX Data Docs were not built: %s: %s", type(error).__name__, error)
 

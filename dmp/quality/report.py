@@ -27,14 +27,19 @@ from typing import Any
 from dmp.quality.outcome import CheckOutcome, GateReport
 from dmp.quality.redaction import REDACTED_NOTE
 
-__all__ = ["gate_folder", "plan_report_dir", "render_html", "write_report"]
+__all__ = ["gate_folder", "plan_report_dir", "render_html", "safe_name", "write_report"]
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._=-]+")
 
 
+def safe_name(gate: str) -> str:
+    """A gate name usable as a file name: ``bronze/events`` -> ``bronze_events``."""
+    return _UNSAFE.sub("_", gate.replace("/", "_")).strip("._") or "gate"
+
+
 def gate_folder(reports_dir: Path, gate: str) -> Path:
     """The folder of a gate's reports: ``<reports_dir>/quality/<gate, / replaced by _>``."""
-    return reports_dir / "quality" / _UNSAFE.sub("_", gate.replace("/", "_")).strip("._")
+    return reports_dir / "quality" / safe_name(gate)
 
 
 def plan_report_dir(reports_dir: Path, gate: str, run_id: str, created_at: datetime) -> Path:
