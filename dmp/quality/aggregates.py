@@ -103,7 +103,7 @@ def spark_outcomes(
     if previous is not None:
         for j, rule in enumerate(drift):
             if isinstance(rule, DistributionDrift) and _distribution_ready(rule, columns, previous):
-                for i, (value, _) in enumerate(previous.top_values[rule.column]):
+                for i, (value, _) in enumerate(_top(previous, rule)):
                     plan.add(f"drift{j}#{i}", _column(rule.column).eqNullSafe(_lit(value)))
     counts = plan.run(df)
 
@@ -263,7 +263,7 @@ def _distribution(
     rows, before = counts["rows"], previous.row_count
     shares: list[tuple[str, float, float]] = [
         (_category(value), count / before, counts[f"drift{index}#{i}"] / rows)
-        for i, (value, count) in enumerate(previous.top_values[rule.column])
+        for i, (value, count) in enumerate(_top(previous, rule))
     ]
     other_previous = max(0.0, 1.0 - sum(p for _, p, _ in shares))
     other_current = max(0.0, 1.0 - sum(c for _, _, c in shares))
@@ -291,6 +291,11 @@ def _distribution(
         details="" if passed else f"shares moved by {shift:.3f} (total variation)",
         kind="drift",
     )
+
+
+def _top(previous: DatasetProfile, rule: DistributionDrift) -> tuple[tuple[Any, int], ...]:
+    # A profile may hold more values than this rule's top_k (another rule asked for more).
+    return previous.top_values[rule.column][: rule.top_k]
 
 
 def _distribution_ready(

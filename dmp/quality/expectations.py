@@ -185,6 +185,8 @@ def _outcome(check: Check, item: Any, columns: Sequence[str]) -> CheckOutcome:
     if messages:
         details = "GX could not evaluate the check: " + "; ".join(messages)
         _log.warning("%s: %s", check.label, details)
+    elif not item.success and isinstance(check, RowCountBetween):
+        details = f"{observed['row_count']} rows, outside the expected range"
     elif not item.success and observed.get("missing") and isinstance(check, ColumnsExist):
         details = f"missing {', '.join(observed['missing'])}"
     elif not item.success and "unexpected_count" in observed:
