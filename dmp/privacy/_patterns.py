@@ -174,19 +174,19 @@ _AT: Final = r"@|\uff20|\\+u0040|%40|&#0*64;|&#[xX]0*40;"
 _DOT: Final = r"\.|\\+u002[eE]|%2[eE]"
 _DOMAIN_CHAR: Final = r"A-Za-z0-9_\-" + _WORD_NON_ASCII
 EMAIL_IN_TEXT: Final = (
-    rf"(?<![{_LOCAL_CHAR}])([{_LOCAL_CHAR}]+(?:{_AT})"
+    rf"([{_LOCAL_CHAR}]{{1,64}}(?:{_AT})"
     rf"(?:[{_DOMAIN_CHAR}]+(?:(?:{_DOT})[{_DOMAIN_CHAR}]+){{0,16}}|(?![\s\S])))"
 )
 """An e-mail-looking substring (group 1), also when its ``@`` or dots are written as JSON
 ``\\u0040`` escapes (any number of backslashes), URL-encoded ``%40`` or HTML ``&#64;``, and
 when it is cut off right after the ``@`` at the end of a truncated line.
 
-The local part is the whole run of characters that may appear in one -- including ``\\``,
-so JSON escapes (``ren\\u00e9e``) stay inside it -- and the match can only start where such
-a run starts. Every repetition is either a plain character class or bounded: Java's regex
-engine recurses once per iteration of a repeated group, and a ``StackOverflowError`` in an
-executor kills the whole Spark application, so no input may drive a group's repetition
-count with its length."""
+The local part is the run of up to 64 characters (RFC 5321's limit) that may appear in one
+-- including ``\\``, so JSON escapes (``ren\\u00e9e``) stay inside it. The bound keeps the
+scan linear: from each position at most 64 characters are tried. Every repetition is a plain
+character class or bounded, because Java's regex engine recurses once per iteration of a
+repeated group and a ``StackOverflowError`` in an executor kills the whole Spark
+application: no input may drive a group's repetition count with its length."""
 
 _PHONE_SEPARATOR: Final = r"[ .\-()/\u00a0]"
 PHONE_IN_TEXT: Final = rf"((?:\+|\(\+?)?[0-9](?:{_PHONE_SEPARATOR}{{0,3}}[0-9]){{6,24}})"
@@ -198,6 +198,8 @@ _HEX: Final = "[0-9a-fA-F]"
 _YEAR: Final = "(?:19|20)[0-9]{2}"
 READABLE_IN_TEXT: Final = "|".join(
     [
+        # a mask token from an earlier pass, so masking twice changes nothing
+        "<(?:email|phone):[0-9a-f]{8}>",
         # uuid
         rf"{_HEX}{{8}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{12}}",
         # ISO-8601 date or date-time with optional fraction and offset
@@ -211,7 +213,7 @@ READABLE_IN_TEXT: Final = "|".join(
     ]
 )
 """Values that look like phone numbers to :data:`PHONE_IN_TEXT` but are not personal data
-(uuids, ISO timestamps, dates): matched first so they stay readable."""
+(mask tokens, uuids, ISO timestamps, dates): matched first so they stay readable."""
 
 PII_IN_TEXT: Final = rf"(?:{READABLE_IN_TEXT})|{EMAIL_IN_TEXT}|{PHONE_IN_TEXT}"
 """One scan over free text: group 1 is an e-mail, group 2 a phone number; readable values
@@ -219,6 +221,10 @@ are consumed without a group so a phone can never start inside them."""
 
 EMAIL_GROUP: Final = 1
 PHONE_GROUP: Final = 2
+
+AT_FORMS: Final = _AT
+"""Found in every e-mail match and in no other match of :data:`PII_IN_TEXT`: tells the
+kinds of matches apart without scanning the text once per group."""
 
 ESCAPED_EMAIL_PUNCTUATION: Final[tuple[tuple[str, str], ...]] = (
     (r"^(?:\\+[nrtbf]|['.])+", ""),

@@ -94,29 +94,52 @@ def phone_normalized(
     """
     check_rule(rule, PhoneRule, "phone")
     country_code = check_country_calling_code(default_country_code)
-    text = _trimmed(col)
-    digits = F.regexp_replace(
-        F.regexp_replace(text, p.PHONE_PARENTHESISED_TRUNK_ZERO, ""), "[^0-9]", ""
-    )
-    if country_code == "1":
-        national = F.when((F.length(digits) == 11) & digits.startswith("1"), digits).when(
-            F.length(digits) == 10, F.concat(F.lit("1"), digits)
+    return _phone(_trimmed(col), rule, country_code, _inline)
+
+
+def _inline(value: Column, body: Callable[[Column], Column]) -> Column:
+    # Outside lambdas Spark's common-subexpression elimination evaluates repeats once.
+    return body(value)
+
+
+def _let(value: Column, body: Callable[[Column], Column]) -> Column:
+    # Inside a higher-order function's lambda nothing is shared: bind a value once by
+    # passing it through a one-element array.
+    return F.get(F.transform(F.array(value), body), 0)
+
+
+def _phone(
+    text: Column,
+    rule: PhoneRule,
+    country_code: str,
+    bind: Callable[[Column, Callable[[Column], Column]], Column],
+) -> Column:
+    def from_digits(digits: Column) -> Column:
+        if country_code == "1":
+            national = F.when((F.length(digits) == 11) & digits.startswith("1"), digits).when(
+                F.length(digits) == 10, F.concat(F.lit("1"), digits)
+            )
+        else:
+            trunk = p.NATIONAL_TRUNK_PREFIX.get(country_code, p.DEFAULT_TRUNK_PREFIX)
+            subscriber = F.regexp_replace(digits, f"^{trunk}", "") if trunk else digits
+            national = F.concat(F.lit(country_code), subscriber)
+        number = (
+            F.when(text.rlike(p.PHONE_PLUS_PREFIX), digits)
+            .when(digits.startswith("00"), F.regexp_replace(digits, "^00", ""))
+            .otherwise(national)
         )
-    else:
-        trunk = p.NATIONAL_TRUNK_PREFIX.get(country_code, p.DEFAULT_TRUNK_PREFIX)
-        subscriber = F.regexp_replace(digits, f"^{trunk}", "") if trunk else digits
-        national = F.concat(F.lit(country_code), subscriber)
-    number = (
-        F.when(text.rlike(p.PHONE_PLUS_PREFIX), digits)
-        .when(digits.startswith("00"), F.regexp_replace(digits, "^00", ""))
-        .otherwise(national)
-    )
-    valid = (
-        _whole(text, p.PHONE_SYNTAX)
-        & _whole(number, p.E164_DIGITS)
-        & F.when(number.startswith("1"), _whole(number, p.NANP_DIGITS)).otherwise(F.lit(True))
-    )
-    return F.when(valid, F.concat(F.lit("+"), number) if rule == "e164" else number)
+        return bind(number, validated)
+
+    def validated(number: Column) -> Column:
+        valid = (
+            _whole(text, p.PHONE_SYNTAX)
+            & _whole(number, p.E164_DIGITS)
+            & F.when(number.startswith("1"), _whole(number, p.NANP_DIGITS)).otherwise(True)
+        )
+        return F.when(valid, F.concat(F.lit("+"), number) if rule == "e164" else number)
+
+    without_trunk_marker = F.regexp_replace(text, p.PHONE_PARENTHESISED_TRUNK_ZERO, "")
+    return bind(F.regexp_replace(without_trunk_marker, "[^0-9]", ""), from_digits)
 
 
 def name_normalized(col: ColumnOrName, rule: NameRule = "meta") -> Column:
@@ -327,31 +350,21 @@ def _token(kind: str, key: Column) -> Column:
 
 
 def _email_token(found: Column) -> Column:
-    plain = _unescape_email(found)
-    return _token("email", F.coalesce(email_normalized(plain), F.lower(plain)))
+    return _token("email", F.lower(_unescape_email(found)))
 
 
 def _phone_token(found: Column) -> Column:
-    digits = F.regexp_replace(found, "[^0-9]", "")
-    return _token("phone", F.coalesce(phone_normalized(found), digits))
-
-
-def _longest_first(a: Column, b: Column) -> Column:
-    length_a, length_b = F.length(a["found"]), F.length(b["found"])
-    return (
-        F.when(length_a > length_b, -1)
-        .when(length_a < length_b, 1)
-        .when(a["found"] < b["found"], -1)
-        .when(a["found"] > b["found"], 1)
-        .otherwise(0)
-    )
+    e164 = _phone(found, "e164", "1", _let)
+    return _token("phone", F.coalesce(e164, F.regexp_replace(found, "[^0-9]", "")))
 
 
 def mask_pii_col(col: ColumnOrName) -> Column:
     """Mask e-mails and phone numbers in free text; see :func:`dmp.privacy.mask_pii`.
 
-    Finds all matches with ``regexp_extract_all``, computes each token inside a
-    ``transform``, and replaces them longest first with ``aggregate`` over ``replace``.
+    The same scan as the reference, done with built-ins: ``regexp_extract_all`` lists every
+    match, ``split`` on the same pattern gives the text between matches, and the pieces are
+    joined back with each match replaced by its token (or kept, for the readable values the
+    pattern skips over).
 
     Args:
         col: A string column (or its name) of free text such as raw JSON lines.
@@ -360,22 +373,23 @@ def mask_pii_col(col: ColumnOrName) -> Column:
         A string column with ``<email:xxxxxxxx>`` and ``<phone:xxxxxxxx>`` tokens.
     """
     text = _column(col).cast("string")
-    pattern = F.lit(p.PII_IN_TEXT)
 
-    def found(group: int) -> Column:
-        matches = F.regexp_extract_all(text, pattern, group)
-        return F.array_distinct(F.filter(matches, lambda match: match != ""))
-
-    def pairs(group: int, token: Callable[[Column], Column]) -> Column:
-        return F.transform(
-            found(group),
-            lambda match: F.struct(match.alias("found"), token(match).alias("token")),
+    def masked(between: Column) -> Column:
+        found = F.arrays_zip(
+            F.regexp_extract_all(text, F.lit(p.PII_IN_TEXT), 0).alias("match"),
+            F.slice(between, 2, F.size(between)).alias("after"),
         )
+        return F.concat(F.get(between, 0), F.array_join(F.transform(found, replaced), ""))
 
-    replacements = F.array_sort(
-        F.concat(pairs(p.EMAIL_GROUP, _email_token), pairs(p.PHONE_GROUP, _phone_token)),
-        _longest_first,
-    )
-    return F.aggregate(
-        replacements, text, lambda masked, pair: F.replace(masked, pair["found"], pair["token"])
-    )
+    def replaced(item: Column) -> Column:
+        # A match is an e-mail (it has an @ in some form), a readable value kept as it is,
+        # or else a phone number: the same decision the scan made through its groups.
+        match = item["match"]
+        token = (
+            F.when(match.rlike(p.AT_FORMS), _email_token(match))
+            .when(_whole(match, p.READABLE_IN_TEXT), match)
+            .otherwise(_phone_token(match))
+        )
+        return F.concat(token, item["after"])
+
+    return _let(F.split(text, p.PII_IN_TEXT, -1), masked)

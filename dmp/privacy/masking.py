@@ -14,14 +14,18 @@ same, so both give identical output):
   of backslashes), ``%40`` or ``&#64;``, and when a truncated line ends right after ``@``.
   Phone numbers are any 7+ digits separated by at most three of space . - ( ) / each, with an
   optional leading ``+`` -- so epoch milliseconds (``1700000000000``), long order ids,
-  prices with 7+ digits and IPv4 addresses are masked too. That is the accepted trade-off.
-- UUIDs, ISO-8601 dates and timestamps (``2026-01-05T10:00:00.000Z``) and d/m/y dates are
-  recognised first and left readable; a phone number can never start inside one.
-- The token hashes the address as :func:`~dmp.privacy.normalize.normalize_email` (rule
-  ``basic``) or :func:`~dmp.privacy.normalize.normalize_phone` (E.164, default country 1)
-  normalise it, so ``+1 (415) 555-0132`` and ``415.555.0132`` share a token. A value those
-  reject (a truncated address, a 7-digit number) is hashed lower-cased / as its digits.
-- Matches are replaced longest first, each everywhere it occurs in the text.
+  prices with 7+ digits, IPv4 addresses and digit runs inside hex digests are masked too.
+  That is the accepted trade-off.
+- UUIDs, ISO-8601 dates and timestamps (``2026-01-05T10:00:00.000Z``), d/m/y dates and
+  earlier mask tokens are recognised first and left readable; a phone number can never start
+  inside one, and masking masked text changes nothing.
+- The token hashes the e-mail (its escapes undone) lower-cased, which is
+  :func:`~dmp.privacy.normalize.normalize_email`'s ``basic`` rule, and the phone number as
+  :func:`~dmp.privacy.normalize.normalize_phone` (E.164, default country 1) normalises it,
+  so ``+1 (415) 555-0132`` and ``415.555.0132`` share a token; a number it rejects (7
+  digits, say) is hashed as its digits.
+- Each match is replaced where it was found (never by a search-and-replace of its text,
+  which could hit a different, overlapping match).
 - The patterns run in linear time and never repeat a group an input-dependent number of
   times (which would overflow Java's regex stack and kill the Spark application), so a
   huge or hostile line is safe. The price: an e-mail glued to a word by a JSON escape
@@ -34,7 +38,7 @@ import hashlib
 import re
 
 from dmp.privacy import _patterns as p
-from dmp.privacy.normalize import normalize_email, normalize_phone
+from dmp.privacy.normalize import normalize_phone
 
 _PII_IN_TEXT = re.compile(p.PII_IN_TEXT)
 _ESCAPED_EMAIL_PUNCTUATION = tuple(
@@ -62,15 +66,15 @@ def mask_pii(text: str | None) -> str | None:
     """
     if text is None:
         return None
-    replacements: dict[str, str] = {}
-    for match in _PII_IN_TEXT.finditer(text):
-        if email := match.group(p.EMAIL_GROUP):
-            replacements[email] = f"<email:{_email_token_hash(email)}>"
-        elif phone := match.group(p.PHONE_GROUP):
-            replacements[phone] = f"<phone:{_phone_token_hash(phone)}>"
-    for found in sorted(replacements, key=lambda value: (-len(value), value)):
-        text = text.replace(found, replacements[found])
-    return text
+    return _PII_IN_TEXT.sub(_replacement, text)
+
+
+def _replacement(match: re.Match[str]) -> str:
+    if email := match.group(p.EMAIL_GROUP):
+        return f"<email:{_email_token_hash(email)}>"
+    if phone := match.group(p.PHONE_GROUP):
+        return f"<phone:{_phone_token_hash(phone)}>"
+    return match.group(0)
 
 
 def unescape_email(found: str) -> str:
@@ -89,8 +93,9 @@ def unescape_email(found: str) -> str:
 
 
 def _email_token_hash(found: str) -> str:
-    plain = unescape_email(found)
-    key = normalize_email(plain) or plain.lower()
+    # A match never has surrounding whitespace, so lower-casing is exactly the ``basic``
+    # normalisation (for valid and for truncated or malformed addresses alike).
+    key = unescape_email(found).lower()
     return hashlib.sha256(key.encode("utf-8")).hexdigest()[:8]
 
 

@@ -50,7 +50,19 @@ _EDGE_CASES: list[str | None] = [
     "1.2.3.4.5",
     "1::2::3",
     "fe80::1%eth0",
+    "415 555 0132 jo@x415 555 0132",
+    "a@a'@gmail.com",
+    "\"hi\\njane@example.com\" 'o'neil@x.com' ren\\u00e9e@x.com",
+    "<email:1a2b3c4d> <phone:12345678>",
+    "mailto:jane&#64;example.com?cc=bob%40example.com",
+    "x" * 64 + "@example.com",
+    "1" * 60,
 ]
+_SOUP = (
+    *"aj.@ 1234567890-()+\\u%40e'\"x<>:",
+    *("@gmail.com", "\\u0040", "415 555 0132", "<phone:12345678>", "2026-01-05"),
+    "550e8400-e29b-41d4-a716-446655440000",
+)
 
 
 _NAMES = (
@@ -157,6 +169,7 @@ def _corpus() -> list[str | None]:
     for make in (_random_email, _random_phone, _random_name, _random_place, _random_ip):
         values += [make(rng) for _ in range(120)]
     values += [_random_line(rng) for _ in range(150)]
+    values += ["".join(rng.choices(_SOUP, k=rng.randint(1, 30))) for _ in range(100)]
     return values
 
 
@@ -221,7 +234,7 @@ def results(spark: SparkSession) -> list[dict[str, str | None]]:
 
 
 def test_corpus_is_large_and_messy() -> None:
-    assert len(CORPUS) >= 700
+    assert len(CORPUS) >= 800
     assert None in CORPUS
     assert sum(1 for v in CORPUS if v and privacy.normalize_email(v)) >= 40
     assert sum(1 for v in CORPUS if v and privacy.normalize_phone(v)) >= 40

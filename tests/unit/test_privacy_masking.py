@@ -151,6 +151,30 @@ def test_hostile_lines_are_masked_in_linear_time(text: str) -> None:
     assert masked is not None and ("@" not in text or "<email:" in masked)
 
 
+def test_each_match_is_replaced_where_it_was_found() -> None:
+    # A search-and-replace of the phone's text would also hit the overlapping second copy
+    # and leave "jo@x4" of the e-mail behind.
+    masked = mask_pii("415 555 0132 jo@x415 555 0132")
+    assert masked is not None and "jo" not in masked, masked
+
+
+_TEXT_PIECES = st.sampled_from(
+    [
+        *"aj.@ 1234567890-()+\\u%40e'\"x<>:",
+        *("@gmail.com", "\\u0040", "415 555 0132", "<phone:12345678>", "2026-01-05"),
+        "550e8400-e29b-41d4-a716-446655440000",
+    ]
+)
+
+
+@settings(max_examples=500)
+@given(st.lists(_TEXT_PIECES, max_size=30).map("".join))
+def test_masking_masked_text_changes_nothing(text: str) -> None:
+    masked = mask_pii(text)
+    assert masked is not None
+    assert mask_pii(masked) == masked
+
+
 @given(st.text())
 def test_never_raises_on_arbitrary_text(text: str) -> None:
     masked = mask_pii(text)
@@ -287,6 +311,7 @@ def test_generated_lines_never_leak(
     masked = mask_pii(line)
 
     assert masked is not None
+    assert mask_pii(masked) == masked
     for form in forms:
         assert form not in masked, f"leaked {form!r} in {masked!r}"
     if phone.text in line:
