@@ -270,8 +270,10 @@ def country_normalized(col: ColumnOrName) -> Column:
         A string column of lower-case ISO 3166-1 alpha-2 codes, ``null`` otherwise.
     """
     code = F.lower(F.regexp_replace(_trimmed(col), f"[{p.WS}.]", ""))
-    for alias, iso in p.COUNTRY_ALIASES.items():
-        code = F.when(code == alias, F.lit(iso)).otherwise(code)
+    aliases = F.create_map(
+        *[F.lit(part) for alias, iso in sorted(p.COUNTRY_ALIASES.items()) for part in (alias, iso)]
+    )
+    code = F.coalesce(F.try_element_at(aliases, code), code)
     return F.when(code.isin(*sorted(p.ISO_3166_ALPHA2)), code)
 
 

@@ -349,8 +349,9 @@ def normalize_country(raw: str | None) -> str | None:
 
     Meta COUNTRY: "Use lowercase, 2-letter country codes in ISO 3166-1 alpha-2." Google
     Customer Match keeps Country unhashed and accepts the same two-letter codes (its
-    template uses ``us``, ``cn``, ``sg``). Dots and spaces are ignored (``U.S.`` -> ``us``),
-    ``UK`` becomes ``gb``; full names and alpha-3 codes are not guessed.
+    template uses ``us``, ``cn``, ``sg``). Dots and spaces are ignored (``U.S.`` -> ``us``);
+    alpha-3 codes are mapped (``USA`` -> ``us``, as in Segment's spec examples), as are
+    ``UK`` and the names of the US and the UK; other country names are not guessed.
 
     Args:
         raw: The country code as captured, or ``None``.

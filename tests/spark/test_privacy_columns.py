@@ -71,7 +71,8 @@ _NAMES = (
 )
 _PLACES_AND_TRAITS = (
     *("New York", "São Paulo", "St. Louis", "Winston-Salem", "Île-de-France", "CA", "N.Y."),
-    *("District of Columbia", "Bayern", "US", "u.s.", "UK", "de", "XX", "Germany"),
+    *("District of Columbia", "Bayern", "US", "u.s.", "UK", "de", "XX", "Germany", "USA"),
+    *("United States", "deu", "gbr ", "XXX"),
     *("94303", "94303-5300", "SW1A 1AA", "wc2h  8lg", "K1A 0B1", "n/a", "1011 AB"),
     *("F", "female", "Male", "x", "1985", "1985-03-02", "1899", "85", "2026-01-05T10:00Z"),
 )

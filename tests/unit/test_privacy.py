@@ -394,8 +394,12 @@ def test_zip(raw: str | None, meta: str | None, google: str | None) -> None:
         ("UK", "gb"),
         ("GB", "gb"),
         ("XX", None),
-        ("USA", None),
+        ("USA", "us"),
+        ("deu", "de"),
+        ("United States", "us"),
+        ("united kingdom", "gb"),
         ("Germany", None),
+        ("XXX", None),
         (None, None),
     ],
 )
