@@ -366,7 +366,8 @@ def mask_pii_col(col: ColumnOrName) -> Column:
     The same scan as the reference, done with built-ins: ``regexp_extract_all`` lists every
     match, ``split`` on the same pattern gives the text between matches, and the pieces are
     joined back with each match replaced by its token (or kept, for the readable values the
-    pattern skips over).
+    pattern skips over). It costs two regex scans of each row plus work per match: meant
+    for quarantined lines and free-text fields, not for every column of every event.
 
     Args:
         col: A string column (or its name) of free text such as raw JSON lines.
