@@ -164,6 +164,32 @@ def identity(ctx: typer.Context) -> None:
     _print_summary("identity", result.summary())
 
 
+@app.command()
+def profiles(
+    ctx: typer.Context,
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            "--as-of", help="Snapshot date YYYY-MM-DD (default: latest event date in bronze)."
+        ),
+    ] = None,
+) -> None:
+    """Build one profile per person as of a date into silver/profiles."""
+    from dmp.driver import execute
+    from dmp.stages import latest_event_date, profiles_stage
+
+    options = _options(ctx)
+    day = _parse_date(as_of, "--as-of") if as_of else latest_event_date(options.settings)
+    result = execute(
+        "profiles",
+        profiles_stage(options.settings, day),
+        options.settings,
+        params={"as_of": day},
+        verbose=options.verbose,
+    )
+    _print_summary("profiles", result.summary())
+
+
 def _parse_date(text: str, option: str) -> Any:
     from datetime import date as date_type
 

@@ -18,6 +18,7 @@ from pydantic import Field, ValidationError
 from dmp.errors import ConfigError
 from dmp.identity.settings import IdentitySettings
 from dmp.ingest.settings import IngestSettings
+from dmp.profiles.settings import ProfileSettings
 from dmp.spec import StrictModel, describe_validation_error
 
 __all__ = [
@@ -68,6 +69,7 @@ class Settings(StrictModel):
     mlflow: MlflowSettings = MlflowSettings()
     ingest: IngestSettings = IngestSettings()
     identity: IdentitySettings = IdentitySettings()
+    profiles: ProfileSettings = ProfileSettings()
 
     @property
     def landing_dir(self) -> Path:
@@ -98,6 +100,16 @@ class Settings(StrictModel):
     def gates_file(self) -> Path:
         """Data-quality gate specs of every layer (``conf/gates.yaml``)."""
         return (self.conf_dir or Path("conf")) / "gates.yaml"
+
+    @property
+    def tags_file(self) -> Path:
+        """Rule tags over profiles (``conf/tags.yaml``)."""
+        return (self.conf_dir or Path("conf")) / "tags.yaml"
+
+    @property
+    def segments_file(self) -> Path:
+        """Segment definitions (``conf/segments.yaml``)."""
+        return (self.conf_dir or Path("conf")) / "segments.yaml"
 
     @property
     def partners_conf_dir(self) -> Path:

@@ -40,7 +40,13 @@ def run_demo(
         ``(stage, summary)`` for every stage run, in order.
     """
     from dmp.generate import WorldSpec
-    from dmp.stages import generate_stage, identity_stage, ingest_stage
+    from dmp.stages import (
+        generate_stage,
+        identity_stage,
+        ingest_stage,
+        latest_event_date,
+        profiles_stage,
+    )
 
     done: list[tuple[str, dict[str, Any]]] = []
 
@@ -63,4 +69,10 @@ def run_demo(
     record("ingest", ingested.summary())
     identities = execute("identity", identity_stage(settings), settings, verbose=verbose)
     record("identity", identities.summary())
+    as_of = latest_event_date(settings)
+    profiled = execute(
+        "profiles", profiles_stage(settings, as_of), settings, params={"as_of": as_of},
+        verbose=verbose,
+    )  # fmt: skip
+    record("profiles", profiled.summary())
     return done

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from dmp.generate import WorldSpec, WorldSummary
     from dmp.identity.stage import IdentityResult
     from dmp.ingest.stage import IngestResult
+    from dmp.profiles.stage import ProfileResult
 
 _log = logging.getLogger("dmp")
 
@@ -89,5 +90,34 @@ def identity_stage(settings: Settings) -> Callable[[SparkSession | None, Run], I
 
         assert spark is not None
         return resolve_identities(spark, settings, run)
+
+    return stage
+
+
+def latest_event_date(settings: Settings) -> date:
+    """The latest ``event_date`` partition in bronze: the default as-of (never the clock)."""
+    from dmp.errors import UserError
+    from dmp.ingest.schema import EVENTS_TABLE
+    from dmp.lake import Lake
+
+    lake = Lake(settings.lake_dir)
+    if not lake.exists(EVENTS_TABLE):
+        raise UserError("bronze/events does not exist yet: run `dmp ingest` first")
+    days = lake.partition_values(EVENTS_TABLE, "event_date")
+    if not days:
+        raise UserError("bronze/events is empty: nothing to build profiles from")
+    return max(date.fromisoformat(d) for d in days)
+
+
+def profiles_stage(
+    settings: Settings, as_of: date
+) -> Callable[[SparkSession | None, Run], ProfileResult]:
+    """``dmp profiles``: one profile per person as of a date in ``silver/profiles``."""
+
+    def stage(spark: SparkSession | None, run: Run) -> ProfileResult:
+        from dmp.profiles.stage import build_profiles
+
+        assert spark is not None
+        return build_profiles(spark, settings, run, as_of)
 
     return stage

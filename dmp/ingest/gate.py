@@ -32,7 +32,7 @@ def bronze_gate(
     from dmp.quality import load_gate_specs, run_gate
 
     spec = load_gate_specs(settings.gates_file)[GATE]
-    outcomes = [_quarantine_share(settings, result)]
+    outcomes = [_quarantine_share(settings, result), _time_window(settings, events)]
     volume = _volume(settings, run, result)
     if volume is not None:
         outcomes.append(volume)
@@ -58,6 +58,30 @@ def _quarantine_share(settings: Settings, result: IngestResult) -> CheckOutcome:
         passed=share <= ceiling,
         observed={"quarantined": result.quarantined, "read": result.read, "share": share},
         details="share of read records quarantined by this run",
+    )
+
+
+def _time_window(settings: Settings, events: DataFrame) -> CheckOutcome:
+    """Event times within [min_event_time, ingestion + max_future_hours] (config)."""
+    from datetime import UTC, datetime, time, timedelta
+
+    from pyspark.sql import functions as F
+
+    from dmp.quality import CheckOutcome
+
+    low = datetime.combine(settings.ingest.min_event_time, time.min)
+    high = datetime.now(UTC).replace(tzinfo=None) + timedelta(
+        hours=settings.ingest.max_future_hours
+    )
+    bounds = events.agg(F.min("event_time"), F.max("event_time")).first()
+    earliest, latest = (bounds[0], bounds[1]) if bounds is not None else (None, None)
+    inside = (earliest is None or earliest >= low) and (latest is None or latest <= high)
+    return CheckOutcome(
+        name="event times within the accepted window",
+        severity="error",
+        passed=inside,
+        observed={"earliest": str(earliest), "latest": str(latest)},
+        details=f"from {low:%Y-%m-%d} to ingestion + {settings.ingest.max_future_hours}h",
     )
 
 

@@ -128,6 +128,11 @@ class Lake:
         """The table's partition columns."""
         return tuple(self._open(name).metadata().partition_columns)
 
+    def partition_values(self, name: str, column: str) -> list[str]:
+        """Distinct values of a partition column, from the log (no data is read)."""
+        values = {p.get(column) for p in self._open(name).partitions()}
+        return sorted(v for v in values if v is not None)
+
     # -- reading ------------------------------------------------------------------------
     def read(
         self,

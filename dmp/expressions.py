@@ -1,0 +1,68 @@
+"""Named Spark SQL boolean expressions over a table's columns (tags, segments, scoring).
+
+Specs are validated against the table's schema before any data is read: an unknown column
+or a syntax error is a one-line :class:`UserError` naming the spec and the expression.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterable
+
+from pyspark.sql import SparkSession
+from pyspark.sql.types import BooleanType, StructType
+
+from dmp.errors import UserError
+
+_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+_UNRESOLVED = re.compile(r"`?([A-Za-z_][A-Za-z0-9_.]*)`? cannot be resolved")
+
+
+def check_name(name: str, kind: str) -> str:
+    """Names of tags, segments and plans are lower-case snake_case."""
+    if not _NAME.match(name):
+        raise ValueError(f"{kind} name {name!r} must be lower-case snake_case")
+    return name
+
+
+def validate_expressions(
+    spark: SparkSession, schema: StructType, expressions: Iterable[tuple[str, str]], kind: str
+) -> None:
+    """Check every ``(name, expression)`` is a boolean expression over ``schema``'s columns.
+
+    Uses Spark's analyser on an empty DataFrame: nothing is read and no job runs.
+
+    Raises:
+        UserError: Unknown column (with the closest column names), syntax error, or an
+            expression that is not boolean.
+    """
+    from pyspark.errors import AnalysisException, ParseException
+
+    empty = spark.createDataFrame([], schema)
+    columns = [f.name for f in schema.fields]
+    for name, expression in expressions:
+        try:
+            analysed = empty.selectExpr(f"({expression}) AS __check").schema
+        except ParseException as error:
+            message = str(error).splitlines()[0]
+            raise UserError(f"{kind} {name!r}: cannot parse {expression!r}: {message}") from None
+        except AnalysisException as error:
+            text = str(error)
+            missing = _UNRESOLVED.search(text)
+            if missing:
+                column = missing.group(1)
+                close = difflib.get_close_matches(column, columns, n=3)
+                hint = f" (did you mean {', '.join(close)}?)" if close else ""
+                raise UserError(
+                    f"{kind} {name!r}: unknown column {column!r} in {expression!r}{hint}"
+                ) from None
+            first = text.splitlines()[0]
+            raise UserError(
+                f"{kind} {name!r}: invalid expression {expression!r}: {first}"
+            ) from None
+        if not isinstance(analysed["__check"].dataType, BooleanType):
+            raise UserError(
+                f"{kind} {name!r}: {expression!r} is {analysed['__check'].dataType.simpleString()},"
+                " not a boolean condition"
+            )
