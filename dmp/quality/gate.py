@@ -19,6 +19,8 @@ from dmp.quality.spec import GX_CHECKS, Check, GateSpec, Schema, ShareAtMost, Un
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
+    from dmp.quality.expectations import GxRun
+
 __all__ = ["run_gate"]
 
 _log = logging.getLogger(__name__)
@@ -75,41 +77,9 @@ def run_gate(
         len(spec.drift),
         len(extra_outcomes),
     )
-    gx_result = None
-    gx_document = None
     with _labelled_jobs(spark, f"quality gate {spec.name}"), _persisted(df) as batch:
-        columns = set(batch.columns)
-        by_position: dict[int, CheckOutcome] = {}
-        gx_checks: list[tuple[int, Check]] = []
-        spark_checks: list[tuple[int, SparkCheck]] = []
-        for position, check in enumerate(spec.checks):
-            missing = [c for c in _columns_of(check) if c not in columns]
-            if missing:
-                by_position[position] = _missing_columns(check, missing)
-            elif isinstance(check, GX_CHECKS):
-                gx_checks.append((position, check))
-            elif isinstance(check, Schema | ShareAtMost):
-                spark_checks.append((position, check))
-        if gx_checks:
-            from dmp.quality.expectations import run_expectations
-
-            gx_run = run_expectations(batch, gx_checks, safe_name(spec.name))
-            by_position.update(gx_run.outcomes)
-            gx_result, gx_document = gx_run.result, gx_run.document
-        drift_outcomes: list[CheckOutcome] = []
-        if spark_checks or spec.drift:
-            profile: DatasetProfile | None = None
-            if isinstance(previous, DatasetProfile):
-                profile = previous
-            elif previous is not None and spec.drift:
-                profile = profile_for_drift(previous, spec.drift)
-            checked, drift_outcomes = spark_outcomes(batch, spark_checks, spec.drift, profile)
-            by_position.update(checked)
-    outcomes = (
-        *(by_position[p] for p in sorted(by_position)),
-        *drift_outcomes,
-        *extra_outcomes,
-    )
+        checked, drift_outcomes, gx_run = _evaluate(batch, spec, previous)
+    outcomes = (*checked, *drift_outcomes, *extra_outcomes)
     report = GateReport.from_outcomes(
         spec.name,
         run_id,
@@ -118,9 +88,9 @@ def run_gate(
         seconds=time.perf_counter() - started,
         created_at=created_at,
     )
-    write_report(report, gx_document)
-    if data_docs and gx_result is not None:
-        _data_docs(reports_dir, safe_name(spec.name), run_id, created_at, gx_result)
+    write_report(report, gx_run.document if gx_run is not None else None)
+    if data_docs and gx_run is not None:
+        _data_docs(reports_dir, safe_name(spec.name), run_id, created_at, gx_run.result)
     _log_report(report)
     if not report.passed and raise_on_failure:
         raise GateFailed(failure_message(report), report_path=str(report.report_dir))
@@ -138,6 +108,40 @@ def failure_message(report: GateReport) -> str:
         f"quality gate {report.gate} failed: {len(names)} error-level {plural} failed "
         f"({shown}); report: {report.report_dir / 'report.html'}"
     )
+
+
+def _evaluate(
+    batch: DataFrame, spec: GateSpec, previous: DataFrame | DatasetProfile | None
+) -> tuple[list[CheckOutcome], list[CheckOutcome], GxRun | None]:
+    """Outcomes of the checks (spec order) and drift rules, and the GX run if there was one."""
+    columns = set(batch.columns)
+    by_position: dict[int, CheckOutcome] = {}
+    gx_checks: list[tuple[int, Check]] = []
+    spark_checks: list[tuple[int, SparkCheck]] = []
+    for position, check in enumerate(spec.checks):
+        missing = [c for c in _columns_of(check) if c not in columns]
+        if missing:
+            by_position[position] = _missing_columns(check, missing)
+        elif isinstance(check, GX_CHECKS):
+            gx_checks.append((position, check))
+        elif isinstance(check, Schema | ShareAtMost):
+            spark_checks.append((position, check))
+    gx_run = None
+    if gx_checks:
+        from dmp.quality.expectations import run_expectations
+
+        gx_run = run_expectations(batch, gx_checks, safe_name(spec.name))
+        by_position.update(gx_run.outcomes)
+    drift_outcomes: list[CheckOutcome] = []
+    if spark_checks or spec.drift:
+        profile: DatasetProfile | None = None
+        if isinstance(previous, DatasetProfile):
+            profile = previous
+        elif previous is not None and spec.drift:
+            profile = profile_for_drift(previous, spec.drift)
+        checked, drift_outcomes = spark_outcomes(batch, spark_checks, spec.drift, profile)
+        by_position.update(checked)
+    return [by_position[p] for p in sorted(by_position)], drift_outcomes, gx_run
 
 
 def _columns_of(check: Check) -> list[str]:
