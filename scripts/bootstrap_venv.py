@@ -51,7 +51,9 @@ def _install_pip_from_pypi(python: Path) -> None:
         target = Path(scratch) / wheel["filename"]
         urllib.request.urlretrieve(wheel["url"], target)
         # A pip wheel can run itself to install itself.
-        subprocess.run([str(python), f"{target}/pip", "install", "--no-index", str(target)], check=True)
+        subprocess.run(
+            [str(python), f"{target}/pip", "install", "--no-index", str(target)], check=True
+        )
 
 
 if __name__ == "__main__":
