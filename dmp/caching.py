@@ -12,7 +12,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from pyspark.sql import DataFrame
+    from pyspark.sql import Column, DataFrame, Row
 
 
 class Keep(StrEnum):
@@ -49,3 +49,77 @@ def kept(df: DataFrame, how: Keep = Keep.MEMORY_AND_DISK) -> Iterator[DataFrame]
         yield stored
     finally:
         stored.unpersist()
+
+
+class RoundKeeper:
+    """Keeps the state of an iterative algorithm from one round to the next.
+
+    Use it through :func:`kept_rounds`, which releases what is still cached at the end.
+    """
+
+    def __init__(self, checkpoint_every: int) -> None:
+        if checkpoint_every < 1:
+            raise ValueError(f"checkpoint_every must be at least 1, got {checkpoint_every}")
+        self._checkpoint_every = checkpoint_every
+        self._count = 0
+        self._cached: DataFrame | None = None
+
+    def keep(
+        self, df: DataFrame, *summary: Column, checkpoint: bool = False
+    ) -> tuple[DataFrame, Row]:
+        """Materialise ``df`` now, then release the state kept before it.
+
+        Every ``checkpoint_every``-th state, and any kept with ``checkpoint=True``, is written
+        to the checkpoint folder (cutting the lineage, so plans stay short however many rounds
+        run and the result outlives the block); the others are cached in memory and on disk.
+
+        Args:
+            df: This round's state, usually computed from the previous one.
+            summary: Aggregate columns computed over ``df`` by the job that materialises it,
+                so that a round needs no second pass for its own bookkeeping.
+            checkpoint: Checkpoint this state whatever the round.
+
+        Returns:
+            The kept state, to be read instead of ``df``, and one row: ``rows`` (its row
+            count) followed by the ``summary`` aggregates.
+        """
+        from pyspark import StorageLevel
+        from pyspark.sql import functions as F
+
+        self._count += 1
+        stored = df.persist(StorageLevel.MEMORY_AND_DISK)
+        row = stored.agg(F.count("*").alias("rows"), *summary).first()
+        assert row is not None  # an aggregate without grouping returns one row
+        kept_state = stored
+        if checkpoint or self._count % self._checkpoint_every == 0:
+            # Checkpointing a cached frame reads the cache instead of computing it again.
+            kept_state = stored.checkpoint(eager=True)
+            stored.unpersist()
+        self.release()
+        if kept_state is stored:
+            self._cached = stored
+        return kept_state, row
+
+    def release(self) -> None:
+        """Drop the cached state, if any (checkpointed states stay readable)."""
+        if self._cached is not None:
+            self._cached.unpersist()
+            self._cached = None
+
+
+@contextmanager
+def kept_rounds(checkpoint_every: int) -> Iterator[RoundKeeper]:
+    """Keep an iterative algorithm's state round by round; release it when the block ends.
+
+    Args:
+        checkpoint_every: Write every so many kept states to the checkpoint folder (needs the
+            session's checkpoint folder, set by :func:`dmp.session.build_session`).
+
+    Yields:
+        The keeper: call :meth:`RoundKeeper.keep` on each new state.
+    """
+    keeper = RoundKeeper(checkpoint_every)
+    try:
+        yield keeper
+    finally:
+        keeper.release()
