@@ -190,6 +190,32 @@ def profiles(
     _print_summary("profiles", result.summary())
 
 
+@app.command()
+def segments(
+    ctx: typer.Context,
+    file: Annotated[
+        Path | None, typer.Option("--file", help="Segments file (default conf/segments.yaml).")
+    ] = None,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="Profile snapshot (default: the latest).")
+    ] = None,
+) -> None:
+    """Materialise segments, scoring plans and persona clusters into gold tables."""
+    from dmp.driver import execute
+    from dmp.stages import segments_stage
+
+    options = _options(ctx)
+    day = _parse_date(as_of, "--as-of") if as_of else None
+    result = execute(
+        "segments",
+        segments_stage(options.settings, file, day),
+        options.settings,
+        params={"as_of": day, "file": str(file) if file else None},
+        verbose=options.verbose,
+    )
+    _print_summary("segments", result.summary())
+
+
 def _parse_date(text: str, option: str) -> Any:
     from datetime import date as date_type
 

@@ -19,6 +19,7 @@ from dmp.errors import ConfigError
 from dmp.identity.settings import IdentitySettings
 from dmp.ingest.settings import IngestSettings
 from dmp.profiles.settings import ProfileSettings
+from dmp.segments.settings import SegmentSettings
 from dmp.spec import StrictModel, describe_validation_error
 
 __all__ = [
@@ -70,6 +71,7 @@ class Settings(StrictModel):
     ingest: IngestSettings = IngestSettings()
     identity: IdentitySettings = IdentitySettings()
     profiles: ProfileSettings = ProfileSettings()
+    segments: SegmentSettings = SegmentSettings()
 
     @property
     def landing_dir(self) -> Path:

@@ -46,6 +46,7 @@ def run_demo(
         ingest_stage,
         latest_event_date,
         profiles_stage,
+        segments_stage,
     )
 
     done: list[tuple[str, dict[str, Any]]] = []
@@ -75,4 +76,9 @@ def run_demo(
         verbose=verbose,
     )  # fmt: skip
     record("profiles", profiled.summary())
+    segmented = execute(
+        "segments", segments_stage(settings, None, as_of), settings, params={"as_of": as_of},
+        verbose=verbose,
+    )  # fmt: skip
+    record("segments", segmented.summary())
     return done

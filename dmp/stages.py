@@ -10,6 +10,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dmp.config import Settings
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
     from dmp.identity.stage import IdentityResult
     from dmp.ingest.stage import IngestResult
     from dmp.profiles.stage import ProfileResult
+    from dmp.segments.stage import SegmentResult
 
 _log = logging.getLogger("dmp")
 
@@ -119,5 +121,22 @@ def profiles_stage(
 
         assert spark is not None
         return build_profiles(spark, settings, run, as_of)
+
+    return stage
+
+
+def segments_stage(
+    settings: Settings, segment_file: Path | None, as_of: date | None
+) -> Callable[[SparkSession | None, Run], SegmentResult]:
+    """``dmp segments``: segments, scores and persona clusters of a profile snapshot."""
+    from dmp.segments.spec import load_segment_file
+
+    spec = load_segment_file(segment_file or settings.segments_file)  # fail before Spark
+
+    def stage(spark: SparkSession | None, run: Run) -> SegmentResult:
+        from dmp.segments.stage import build_segments
+
+        assert spark is not None
+        return build_segments(spark, settings, run, spec, as_of)
 
     return stage
