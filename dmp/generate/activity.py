@@ -93,7 +93,7 @@ def _shopper(actor: Actor) -> None:
     plans.sort()
     for start, kind, arg in plans:
         if kind == 0:
-            actor.new_session(start, 0.8)
+            actor.new_session(start, 0.85)
             actor.browse(actor.category())
         elif kind == 1:
             session = actor.new_session(start, 0.0, can_login=False)

@@ -69,6 +69,12 @@ def _page_body(name: str, path: str, title: str, category: str) -> str:
     )
 
 
+_REMEMBERED_LOGIN = 0.97
+_LOGIN_AT_CHECKOUT = 0.9
+"""Chance a logged-out registered shopper signs in to check out (else: guest checkout)."""
+"""Chance a browser or app install that saw a login is still logged in on a later visit."""
+
+
 class Actor:
     """Plays one person's sessions and records the events they send."""
 
@@ -81,6 +87,8 @@ class Actor:
         self.t = 0
         self.s = -1
         self.identified: set[str] = set()
+        # Browsers and app installs the person logged in on: sites remember the login there.
+        self.remembered: set[str] = set()
         self.order_seq = 0
         self.bought: list[Product] = []
         self.tier = person.persona.price_tier
@@ -137,6 +145,28 @@ class Actor:
         self._emit("identify", body, "/account", None)
         self.identified.add(session.anonymous_id)
 
+    def _remembered(self, browser: str, login: str | None, user: str | None) -> str | None:
+        """Stay logged in where the person logged in before ("remember me"), mostly."""
+        if user is None and login is not None and browser in self.remembered:
+            user = login if self.d.u() < _REMEMBERED_LOGIN else None
+        if user is not None:
+            self.remembered.add(browser)
+        return user
+
+    def _login_for_checkout(self) -> None:
+        """A registered shopper who is logged out signs in to place the order."""
+        session, p = self.log.sessions[self.s], self.p
+        if session.user_id is not None or p.user_id is None or p.registered_at_ms is None:
+            return
+        if self.t < p.registered_at_ms or (session.cookie is not None and session.cookie.shared):
+            return
+        logged_in = with_user(session, p.user_id)
+        logged_in.start_ms = self.t
+        self._open(logged_in)
+        self.remembered.add(session.anonymous_id)
+        if session.anonymous_id not in self.identified:
+            self.identify()
+
     # -- choices -----------------------------------------------------------------------------
     def category(self) -> str:
         """Draw a category from the person's own affinity."""
@@ -184,6 +214,7 @@ class Actor:
         elif p.cookies and (not p.devices or d.u() < p.web_share):
             k = bisect_right([c.start_ms for c in p.cookies], start_ms) - 1
             cookie = p.cookies[max(k, 0)]
+            user = self._remembered(cookie.anonymous_id, login, user)
             session = web_session(p, self.w, d, start_ms, cookie, p.home_ip, user)
         else:
             device = p.devices[d.below(len(p.devices))]
@@ -192,6 +223,7 @@ class Actor:
                 if d.u() < 0.5
                 else f"{10 + d.below(200)}.{d.below(255)}.{d.below(255)}.{1 + d.below(254)}"
             )
+            user = self._remembered(device.install_id, login, user)
             session = app_session(p, self.w, d, start_ms, device, ip, user)
         self._open(session)
         if session.user_id is not None and (
@@ -262,8 +294,10 @@ class Actor:
         campaign: bool = False,
         coupon_share: float = 0.15,
     ) -> None:
-        """Checkout Started, maybe a coupon, then Order Completed."""
+        """Checkout Started (logging in first if needed), maybe a coupon, Order Completed."""
         d = self.d
+        if d.u() < _LOGIN_AT_CHECKOUT:
+            self._login_for_checkout()
         total = round(sum(pr.price * q for pr, q in cart), 2)
         body = f'"event":"Checkout Started","properties":{{"value":{total},"currency":"USD"}},'
         self._emit("track", body, "/checkout", "Checkout Started")

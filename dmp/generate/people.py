@@ -252,6 +252,9 @@ def make_person(
         flip = (PURPOSES[flip_purpose], start_ms + int(flip_at * days * 86_400_000))
     web_share = float(np.clip(persona.web_share + rng.normal(0, 0.25), 0.0, 1.0))
     web_share = 0.0 if web_share < 0.1 else (1.0 if web_share > 0.9 else web_share)
+    if not registered and 0.0 < web_share < 1.0:
+        # Casual visitors who never sign up mostly stick to one channel.
+        web_share = 1.0 if rng.random() < web_share else 0.0
     person = Person(
         index=index,
         key=person_key(index),
@@ -308,9 +311,12 @@ def _add_identifiers(
     if person.web_share > 0:
         t = start_ms - int(rng.uniform(0, 20) * 86_400_000)
         ua = _WEB_UAS[int(rng.integers(0, len(_WEB_UAS)))]
+        # Cookies get cleared (or capped by browsers) every few weeks; casual visitors who
+        # never sign up clear them less often than regulars juggling several browsers.
+        lifetime = 30.0 if person.registered_at_ms is not None else 45.0
         while t < start_ms + days * 86_400_000:
             person.cookies.append(Cookie(t, uuid_from(rng.bytes(16)), ua))
-            t += int(rng.exponential(14.0) * 86_400_000) + 3_600_000
+            t += int(rng.exponential(lifetime) * 86_400_000) + 3_600_000
     if person.web_share < 1 or person.household >= 0:
         ios = rng.random() < (0.35 if person.city[2] == "CN" else 0.6)
         zero_share = 0.25 if ios else 0.06

@@ -26,7 +26,7 @@ HOUSEHOLD_SHARE = 0.04
 CAFE_SHARE = 0.015
 REFERRED_SHARE = 0.35
 """Share of people registering inside the window who were referred by someone."""
-IN_WINDOW_REGISTRATION = 0.15
+IN_WINDOW_REGISTRATION = 0.08
 """Share of registered people who register during the observed window."""
 
 

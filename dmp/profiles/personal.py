@@ -41,9 +41,7 @@ def identity_columns(identity_map: DataFrame, events: DataFrame) -> DataFrame:
         F.sort_array(F.collect_set(F.when(F.col("id_type") == "user_id", F.col("id_value")))).alias(
             "user_ids"
         ),
-        F.map_from_entries(F.sort_array(F.collect_list(F.struct("id_type", F.lit(1))))).alias(
-            "_types"
-        ),
+        F.collect_set("id_type").alias("_types"),
         F.max((F.col("link") == "shared").cast("int")).alias("_shared"),
     )
     counts = identity_map.groupBy("person_id", "id_type").agg(F.count(F.lit(1)).alias("n"))
@@ -57,7 +55,10 @@ def identity_columns(identity_map: DataFrame, events: DataFrame) -> DataFrame:
         F.max("event_time").alias("last_seen_at"),
         F.count(F.lit(1)).alias("events_total"),
     )
-    has = lambda kind: F.coalesce(F.col("_types")[kind] == 1, F.lit(False))  # noqa: E731
+
+    def has(kind: str) -> Column:
+        return F.coalesce(F.array_contains("_types", kind), F.lit(False))
+
     return (
         span.join(held, "person_id", "left")
         .join(count_map, "person_id", "left")

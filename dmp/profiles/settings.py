@@ -49,6 +49,10 @@ class ProfileSettings(StrictModel):
         half_life_days: Interest decays by half over this many days.
         weights: Event weights for interest affinities.
         top_interests: How many categories (and brands) the top-N tags hold.
+        min_interest_share: A category (or brand) needs at least this share of the person's
+            interest to be a top interest: a tag should mean something.
+        min_interest_score: ... and at least this much decayed evidence (1.5 is about two
+            recent product views), so a lone gift episode makes nobody a fan.
         gift_weight: Weight multiplier of an order line that does not fit the person's
             history (a likely gift): its category's share of the person's browsing is below
             ``gift_browse_share`` and it is the only order in that category.
@@ -71,6 +75,8 @@ class ProfileSettings(StrictModel):
     half_life_days: float = Field(30.0, gt=0)
     weights: InterestWeights = InterestWeights()
     top_interests: int = Field(3, ge=1, le=20)
+    min_interest_share: float = Field(0.1, ge=0, le=1)
+    min_interest_score: float = Field(1.5, ge=0)
     gift_weight: float = Field(0.1, ge=0, le=1)
     gift_browse_share: float = Field(0.05, ge=0, le=1)
     vip_thresholds: list[float] = Field(
