@@ -18,6 +18,7 @@ from pydantic import Field, ValidationError
 from dmp.errors import ConfigError
 from dmp.identity.settings import IdentitySettings
 from dmp.ingest.settings import IngestSettings
+from dmp.lookalike.settings import LookalikeSettings
 from dmp.profiles.settings import ProfileSettings
 from dmp.segments.settings import SegmentSettings
 from dmp.spec import StrictModel, describe_validation_error
@@ -72,6 +73,7 @@ class Settings(StrictModel):
     identity: IdentitySettings = IdentitySettings()
     profiles: ProfileSettings = ProfileSettings()
     segments: SegmentSettings = SegmentSettings()
+    lookalike: LookalikeSettings = LookalikeSettings()
 
     @property
     def landing_dir(self) -> Path:

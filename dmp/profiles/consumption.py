@@ -79,6 +79,17 @@ def order_lines(orders_frame: DataFrame) -> DataFrame:
     )
 
 
+def purchased_products(lines: DataFrame, limit: int = 100) -> DataFrame:
+    """``person_id, purchased_products``: distinct products bought (sorted, at most ``limit``)."""
+    return (
+        lines.filter(F.col("product_id").isNotNull())
+        .groupBy("person_id")
+        .agg(
+            F.slice(F.sort_array(F.collect_set("product_id")), 1, limit).alias("purchased_products")
+        )
+    )
+
+
 def consumption(orders_frame: DataFrame, as_of: date, settings: ProfileSettings) -> DataFrame:
     """Per buyer: counts, revenue, RFM, VIP level and lifecycle inputs as of ``as_of``."""
     window_start = F.date_sub(F.lit(as_of), settings.rfm_window_days - 1)

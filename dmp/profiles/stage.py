@@ -25,6 +25,7 @@ from dmp.profiles.consumption import (
     orders,
     price_bands,
     purchase_cycles,
+    purchased_products,
 )
 from dmp.profiles.interests import affinities, interest_signals
 from dmp.profiles.personal import consent, declared, identity_columns, partner_dimensions
@@ -47,6 +48,7 @@ PROFILE_COLUMNS: tuple[str, ...] = (
     "orders_trailing_year", "revenue_trailing_year", "coupon_orders", "coupon_events",
     "price_index", "price_band", "r_score", "f_score", "m_score", "rfm_score", "rfm_segment",
     "vip_level", "lifecycle_stage", "previous_lifecycle_stage", "purchase_cycles",
+    "purchased_products",
     "active_hours", "active_weekdays", "preferred_channel", "app_share", "events_30d",
     "active_days_30d",
     "shares", "brought_in", "brought_in_second_level", "referred_by", "influence_score",
@@ -184,6 +186,7 @@ def _assemble(
         ),
         price_bands(events),
         purchase_cycles(lines, as_of, options),
+        purchased_products(lines),
         dynamics(events, as_of),
         social(events, identity_map),
         risk(events, bronze, buyers, options),
@@ -203,6 +206,10 @@ def _assemble(
         )
         .withColumn(
             "risk_signals", F.coalesce(F.col("risk_signals"), F.array().cast("array<string>"))
+        )
+        .withColumn(
+            "purchased_products",
+            F.coalesce(F.col("purchased_products"), F.array().cast("array<string>")),
         )
     )
     for flag in ("bot_flag", "coupon_abuse_flag"):

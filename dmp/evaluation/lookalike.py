@@ -1,0 +1,54 @@
+"""Lookalike audiences against a generated world's future window: do future buyers land in
+the top tiers? The truth is read only here, never by the builder itself.
+"""
+
+from __future__ import annotations
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from dmp.config import Settings
+from dmp.evaluation.profiles import person_matches
+from dmp.runlog import Run
+
+
+def future_conversion_lift(
+    spark: SparkSession,
+    settings: Settings,
+    run: Run,
+    audience: DataFrame,
+    seeds: DataFrame,
+    universe: DataFrame,
+    product_id: str,
+    tiers: tuple[int, ...] = (1, 5, 10),
+) -> dict[str, float]:
+    """Lift of future-window buyers of ``product_id`` within the audience's top tiers.
+
+    ``lift@k%`` = (share of the universe's future buyers inside tier <= k) / (k%).
+    """
+    from dmp.identity.stage import IDENTITY_MAP_TABLE
+
+    buyers = (
+        spark.read.parquet(str(settings.home / "truth" / "campaign_buyers"))
+        .filter((F.col("product_id") == product_id) & (F.col("window") == "future"))
+        .select(F.col("person_key").alias("true_person"))
+        .distinct()
+    )
+    matches = person_matches(spark, settings, run.lake.read(spark, IDENTITY_MAP_TABLE))
+    future = (
+        buyers.join(matches, "true_person")
+        .select("person_id")
+        .distinct()
+        .join(universe.select("person_id"), "person_id")
+        .join(seeds.select("person_id"), "person_id", "left_anti")
+    )
+    total = future.count()
+    checks: dict[str, float] = {"future buyers in the universe": float(total)}
+    if total == 0:
+        return checks
+    size = universe.count()
+    hits = future.join(audience.select("person_id", "tier"), "person_id")
+    for k in tiers:
+        inside = hits.filter(F.col("tier") <= k).count()
+        checks[f"future buyers lift@{k}%"] = (inside / total) / (k / 100) if size else 0.0
+    return checks

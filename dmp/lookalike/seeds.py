@@ -1,0 +1,122 @@
+"""Seeds: the people a lookalike audience should resemble, from a segment or an uploaded list.
+
+Uploaded identifiers are normalised and hashed exactly as ingestion does, then resolved
+through the identity map; the clear-text values only ever live in Spark memory.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Literal
+
+from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from dmp.errors import UserError
+from dmp.runlog import Run
+
+SeedIdType = Literal["user_id", "email", "phone", "email_sha256", "advertising_id"]
+SEED_ID_TYPES: tuple[str, ...] = ("user_id", "email", "phone", "email_sha256", "advertising_id")
+_COLUMN_NAMES = ("id", "identifier", "value", "user_id", "email", "phone", "email_sha256",
+                 "advertising_id", "madid", "maid")  # fmt: skip
+
+
+@dataclass(frozen=True)
+class SeedSet:
+    """Resolved seed people.
+
+    Attributes:
+        description: For reports ("segment sleeping_vips", "file buyers.csv (user_id)").
+        rows: Rows in the uploaded file (None for a segment).
+        matched: Distinct people the seed resolved to.
+        persons: ``person_id`` of every seed person.
+    """
+
+    description: str
+    rows: int | None
+    matched: int
+    persons: DataFrame
+
+
+def seed_from_segment(spark: SparkSession, run: Run, segment: str, as_of: date) -> SeedSet:
+    """The members of ``segment`` in the segments of the ``as_of`` snapshot."""
+    from dmp.segments.stage import SEGMENTS_TABLE
+
+    if not run.lake.exists(SEGMENTS_TABLE):
+        raise UserError("gold/segments does not exist yet: run `dmp segments` first")
+    members = (
+        run.read(spark, SEGMENTS_TABLE)
+        .filter((F.col("segment") == segment) & (F.col("as_of") == F.lit(as_of)))
+        .select("person_id")
+        .distinct()
+    )
+    matched = members.count()
+    if matched == 0:
+        known = run.lake.read(spark, SEGMENTS_TABLE).filter(F.col("as_of") == F.lit(as_of))
+        names = sorted(r["segment"] for r in known.select("segment").distinct().collect())
+        raise UserError(
+            f"segment {segment!r} has no members as of {as_of}"
+            + (f"; segments of that snapshot: {', '.join(names)}" if names else "")
+        )
+    return SeedSet(f"segment {segment}", None, matched, members)
+
+
+def seed_from_file(
+    spark: SparkSession,
+    run: Run,
+    identity_map: DataFrame,
+    path: Path,
+    id_type: SeedIdType,
+    default_country_code: str,
+) -> SeedSet:
+    """Resolve a CSV of identifiers (one per row) to people through the identity map.
+
+    The identifier column is the one named like the id type (or ``id``/``identifier``),
+    else the first column. E-mails and phones are normalised and SHA-256 hashed first.
+    """
+    if id_type not in SEED_ID_TYPES:
+        raise UserError(f"--id-type must be one of {', '.join(SEED_ID_TYPES)}, not {id_type!r}")
+    if not path.is_file():
+        raise UserError(f"seed file {path} does not exist")
+    frame = spark.read.option("header", "true").csv(str(path.absolute()))
+    column = _identifier_column(frame.columns, id_type)
+    values = frame.select(F.trim(F.col(column)).alias("raw")).filter(
+        F.col("raw").isNotNull() & (F.col("raw") != "")
+    )
+    rows = values.count()
+    map_type, normalised = _normalised(F.col("raw"), id_type, default_country_code)
+    keys = values.select(normalised.alias("id_value")).filter(F.col("id_value").isNotNull())
+    persons = (
+        keys.join(
+            identity_map.filter(F.col("id_type") == map_type).select("id_value", "person_id"),
+            "id_value",
+        )
+        .select("person_id")
+        .distinct()
+    )
+    matched = persons.count()
+    return SeedSet(f"file {path.name} ({id_type})", rows, matched, persons)
+
+
+def _identifier_column(columns: list[str], id_type: str) -> str:
+    lowered = {c.strip().lower(): c for c in columns}
+    for name in (id_type, *_COLUMN_NAMES):
+        if name in lowered:
+            return lowered[name]
+    if not columns:
+        raise UserError("the seed file has no columns")
+    return columns[0]
+
+
+def _normalised(raw: Column, id_type: str, default_country_code: str) -> tuple[str, Column]:
+    from dmp.privacy.columns import email_normalized, phone_normalized, sha256_hex_col
+
+    if id_type == "email":
+        return "email_sha256", sha256_hex_col(email_normalized(raw, "basic"))
+    if id_type == "phone":
+        return "phone_sha256", sha256_hex_col(phone_normalized(raw, "meta", default_country_code))
+    if id_type in ("email_sha256", "advertising_id"):
+        return id_type, F.lower(raw)
+    return "user_id", raw

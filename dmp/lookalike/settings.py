@@ -1,0 +1,65 @@
+"""Settings of the lookalike builder (the ``lookalike:`` section of the config)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from dmp.spec import StrictModel
+
+Method = Literal["similarity", "pu", "ensemble", "auto"]
+
+
+class EmbeddingSettings(StrictModel):
+    """Behavioural embedding: implicit ALS on the person x product interaction matrix."""
+
+    rank: int = Field(16, ge=2, le=200)
+    iterations: int = Field(10, ge=1)
+    regularisation: float = Field(0.05, gt=0)
+    alpha: float = Field(10.0, gt=0)
+    view_weight: float = 1.0
+    cart_weight: float = 3.0
+    order_weight: float = 5.0
+
+
+class LookalikeSettings(StrictModel):
+    """How seeds are expanded into audiences.
+
+    Attributes:
+        min_seed: Refuse seeds with fewer matched people than this.
+        exclude_risky: Leave people flagged as bots or coupon abusers out of the universe.
+        exclude_shared_identities: Leave shared identifiers (public computers) out.
+        consent_for_modelling: Also require advertising consent to be *modelled* (consent
+            is always enforced at export; modelling on it is a policy choice).
+        method: Default method; ``auto`` picks by the offline evaluation.
+        classifier: Base learner of the PU bagging.
+        bags: Bags of the positive-unlabelled classifier.
+        unlabelled_ratio: Unlabelled people per seed in each bag.
+        max_training_seeds: Seeds used for training at most (a bounded driver sample).
+        similarity_centroids: Seed centroids (k-means on the seed) of the similarity method.
+        holdout_share: Share of the seed held out in each evaluation split.
+        splits: Repeated evaluation splits.
+        evaluation_universe: Universe people in each evaluation sample.
+        tiers: Audience tiers in percent of the eligible universe (like ad platforms).
+        random_seed: Same inputs and seed give the same audience.
+        register_model: Register the model in MLflow with alias ``current``.
+    """
+
+    min_seed: int = Field(100, ge=1)
+    exclude_risky: bool = True
+    exclude_shared_identities: bool = True
+    consent_for_modelling: bool = False
+    method: Method = "auto"
+    classifier: Literal["logistic", "gradient_boosting"] = "gradient_boosting"
+    bags: int = Field(8, ge=1, le=100)
+    unlabelled_ratio: float = Field(2.0, gt=0)
+    max_training_seeds: int = Field(20_000, ge=10)
+    similarity_centroids: int = Field(4, ge=1, le=50)
+    holdout_share: float = Field(0.2, gt=0, lt=1)
+    splits: int = Field(3, ge=1, le=20)
+    evaluation_universe: int = Field(20_000, ge=100)
+    tiers: list[int] = Field(default_factory=lambda: list(range(1, 11)))
+    random_seed: int = 42
+    register_model: bool = True
+    embedding: EmbeddingSettings = EmbeddingSettings()

@@ -1,0 +1,351 @@
+"""The lookalike stage: seed -> evaluated, tracked model -> tiered audience in gold/audiences."""
+
+from __future__ import annotations
+
+import logging
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from dmp.caching import Keep, kept
+from dmp.config import Settings
+from dmp.errors import UserError
+from dmp.identity.stage import IDENTITY_MAP_TABLE
+from dmp.lookalike.embedding import EMBEDDINGS_TABLE, interactions, person_embeddings
+from dmp.lookalike.evaluate import BASELINES, Evaluation, evaluate
+from dmp.lookalike.features import FeatureSpec, flat_features, vocabularies
+from dmp.lookalike.models import METHODS, LookalikeModel, fit_model
+from dmp.lookalike.scoring import audience_rows, score_people, tier_sizes
+from dmp.lookalike.seeds import SeedSet, seed_from_file, seed_from_segment
+from dmp.profiles.stage import PROFILES_TABLE
+from dmp.runlog import Run
+
+AUDIENCES_TABLE = "gold/audiences"
+REACH_TABLE = "gold/audience_reach"
+_log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SeedRequest:
+    """Where the seed comes from: a segment, or a file of identifiers of one type."""
+
+    segment: str | None = None
+    file: Path | None = None
+    id_type: str | None = None
+
+
+@dataclass
+class LookalikeResult:
+    """What one lookalike build produced."""
+
+    audience: str
+    as_of: date
+    seed_description: str = ""
+    seed_rows: int | None = None
+    seed_matched: int = 0
+    universe: int = 0
+    method: str = ""
+    method_reason: str = ""
+    evaluation: dict[str, dict[str, float]] = field(default_factory=dict)
+    reach: list[tuple[int, int]] = field(default_factory=list)
+    guardrails: dict[str, float] = field(default_factory=dict)
+    truth_checks: dict[str, float] = field(default_factory=dict)
+    mlflow_run_id: str | None = None
+    model_version: str | None = None
+    report: str | None = None
+    gate_report: str | None = None
+
+    def summary(self) -> dict[str, Any]:
+        """Key figures for the console."""
+        shown: dict[str, Any] = {
+            "audience": self.audience,
+            "as of": self.as_of.isoformat(),
+            "seed": self.seed_description,
+            "seed rows": self.seed_rows if self.seed_rows is not None else "-",
+            "seed people matched": self.seed_matched,
+            "eligible universe": self.universe,
+            "method": f"{self.method} ({self.method_reason})",
+        }
+        for name, metrics in self.evaluation.items():
+            shown[f"{name}: lift@1/5/10%, AUC"] = (
+                f"{metrics['lift@1%']:.1f} / {metrics['lift@5%']:.1f} / "
+                f"{metrics['lift@10%']:.1f}, {metrics['auc']:.3f}"
+            )
+        for percent, size in self.reach:
+            shown[f"tier {percent}%"] = size
+        for name, value in {**self.guardrails, **self.truth_checks}.items():
+            shown[name] = round(value, 4)
+        shown["MLflow run"] = self.mlflow_run_id or "-"
+        shown["registered model version"] = self.model_version or "-"
+        shown["report"] = self.report or "-"
+        return shown
+
+
+def build_lookalike(
+    spark: SparkSession,
+    settings: Settings,
+    run: Run,
+    *,
+    name: str,
+    seed: SeedRequest,
+    method: str | None = None,
+    as_of: date | None = None,
+    truth_product: str | None = None,
+) -> LookalikeResult:
+    """Expand a seed into a tiered lookalike audience, with evaluation and MLflow tracking.
+
+    Raises:
+        UserError: No profiles, unknown segment, seed below ``lookalike.min_seed``.
+        GateFailed: The audience gate failed; nothing was written.
+    """
+    options = settings.lookalike
+    chosen = method or options.method
+    if chosen not in (*METHODS, "auto"):
+        raise UserError(f"--method must be one of {', '.join((*METHODS, 'auto'))}")
+    day = _snapshot(run, as_of)
+    result = LookalikeResult(audience=name, as_of=day)
+    with ExitStack() as stack:
+        profiles = stack.enter_context(
+            kept(run.read(spark, PROFILES_TABLE).filter(F.col("as_of") == F.lit(day)))
+        )
+        seeds = _seed(spark, settings, run, seed, day)
+        seed_people = stack.enter_context(
+            kept(seeds.persons.join(profiles.select("person_id"), "person_id").distinct())
+        )
+        result.seed_description, result.seed_rows = seeds.description, seeds.rows
+        result.seed_matched = seed_people.count()
+        if result.seed_matched < options.min_seed:
+            raise UserError(
+                f"the seed matched {result.seed_matched} people with a profile as of {day}; "
+                f"at least {options.min_seed} are needed (lookalike.min_seed)"
+            )
+        universe = _universe(profiles, seed_people, settings)
+        universe = stack.enter_context(kept(universe))
+        result.universe = universe.count()
+        embeddings = _embeddings(spark, settings, run, day)
+        categories, segments = vocabularies(profiles)
+        spec = FeatureSpec.build(categories, segments, settings.lookalike.embedding.rank)
+        features = stack.enter_context(kept(flat_features(profiles, embeddings, spec), Keep.DISK))
+        seed_sample = _sample(
+            features.join(seed_people, "person_id"), options.max_training_seeds, options.random_seed
+        )
+        pool_size = options.evaluation_universe + max(
+            20_000, int(4 * options.unlabelled_ratio * len(seed_sample))
+        )
+        pool = _sample(features.join(universe, "person_id"), pool_size, options.random_seed + 1)
+        spec = spec.fitted(pool)
+        _log.info(
+            "lookalike: %d seeds, %d universe sample, %d features",
+            len(seed_sample),
+            len(pool),
+            len(spec.names),
+        )
+        candidates = list(METHODS) if chosen == "auto" else [chosen]
+        evaluation = evaluate(spec, seed_sample, pool, candidates, options)
+        if chosen == "auto":
+            chosen, result.method_reason = evaluation.best(candidates)
+        else:
+            result.method_reason = "chosen with --method"
+        result.method = chosen
+        result.evaluation = {n: evaluation.methods[n] for n in (*candidates, *BASELINES)}
+        model = _final_model(chosen, spec, seed_sample, pool, options)
+        result.guardrails = _guardrails(chosen, spec, seed_sample, pool, model, options)
+        scores = score_people(spark, model, features.join(universe, "person_id"))
+        audience = stack.enter_context(
+            kept(audience_rows(scores, result.universe, options.tiers, name), Keep.DISK)
+        )
+        result.reach = tier_sizes(result.universe, options.tiers)
+        if truth_product and (settings.home / "truth").exists():
+            from dmp.evaluation.lookalike import future_conversion_lift
+
+            result.truth_checks = future_conversion_lift(
+                spark, settings, run, audience, seed_people, universe, truth_product
+            )
+        from dmp.lookalike.gate import audience_gate
+
+        result.gate_report = audience_gate(spark, settings, run, audience, seed_people, profiles)
+        _track_and_report(settings, run, result, model, evaluation, pool)
+        rows = audience.withColumn("run_id", F.lit(result.mlflow_run_id)).withColumn(
+            "as_of", F.lit(day)
+        )
+        run.write(
+            rows, AUDIENCES_TABLE, mode="overwrite", partition_by=["audience", "as_of"],
+            replace_where={"audience": name, "as_of": day},
+        )  # fmt: skip
+        reach = spark.createDataFrame(
+            [(name, day, p, s, result.mlflow_run_id) for p, s in result.reach],
+            "audience string, as_of date, tier int, people long, run_id string",
+        )
+        run.write(
+            reach, REACH_TABLE, mode="overwrite", partition_by=["audience", "as_of"],
+            replace_where={"audience": name, "as_of": day},
+        )  # fmt: skip
+    run.count("seed_matched", result.seed_matched)
+    run.count("universe", result.universe)
+    return result
+
+
+def _snapshot(run: Run, as_of: date | None) -> date:
+    if not run.lake.exists(PROFILES_TABLE):
+        raise UserError("silver/profiles does not exist yet: run `dmp profiles` first")
+    snapshots = run.lake.partition_values(PROFILES_TABLE, "as_of")
+    if not snapshots:
+        raise UserError("silver/profiles has no snapshot yet")
+    day = as_of or date.fromisoformat(max(snapshots))
+    if day.isoformat() not in snapshots:
+        raise UserError(f"no profile snapshot as of {day}; available: {', '.join(snapshots[-5:])}")
+    return day
+
+
+def _seed(
+    spark: SparkSession, settings: Settings, run: Run, seed: SeedRequest, day: date
+) -> SeedSet:
+    if (seed.segment is None) == (seed.file is None):
+        raise UserError("give exactly one of --segment or --seed-file")
+    if seed.segment is not None:
+        return seed_from_segment(spark, run, seed.segment, day)
+    assert seed.file is not None
+    if seed.id_type is None:
+        raise UserError("--seed-file needs --id-type")
+    identity_map = run.read(spark, IDENTITY_MAP_TABLE)
+    return seed_from_file(
+        spark, run, identity_map, seed.file, seed.id_type,  # type: ignore[arg-type]
+        settings.ingest.default_country_code,
+    )  # fmt: skip
+
+
+def _universe(profiles: DataFrame, seeds: DataFrame, settings: Settings) -> DataFrame:
+    """Everyone the policy allows to be modelled and targeted, minus the seed."""
+    options = settings.lookalike
+    allowed = profiles
+    if options.exclude_risky:
+        allowed = allowed.filter(~F.col("bot_flag") & ~F.col("coupon_abuse_flag"))
+    if options.exclude_shared_identities:
+        allowed = allowed.filter(~F.col("shared_identity"))
+    if options.consent_for_modelling:
+        allowed = allowed.filter(F.col("consent_advertising"))
+    return allowed.select("person_id").join(seeds, "person_id", "left_anti")
+
+
+def _embeddings(spark: SparkSession, settings: Settings, run: Run, day: date) -> DataFrame:
+    """Person embeddings of the snapshot, computed once per as-of date and cached."""
+    if run.lake.exists(EMBEDDINGS_TABLE) and day.isoformat() in run.lake.partition_values(
+        EMBEDDINGS_TABLE, "as_of"
+    ):
+        return run.read(spark, EMBEDDINGS_TABLE).filter(F.col("as_of") == F.lit(day))
+    from dmp.ingest.schema import EVENTS_TABLE
+    from dmp.profiles.attribution import attribute_events, until
+
+    events = run.read(spark, EVENTS_TABLE).filter(until(day))
+    attributed = attribute_events(
+        events, run.read(spark, IDENTITY_MAP_TABLE), settings.identity.priority
+    )
+    matrix = interactions(attributed, settings.lookalike.embedding)
+    with kept(matrix, Keep.DISK) as cached:
+        fitted = person_embeddings(
+            cached, day, settings.lookalike.embedding, settings.lookalike.random_seed
+        )
+        run.write(
+            fitted, EMBEDDINGS_TABLE, mode="overwrite", replace_where={"as_of": day},
+            partition_by=["as_of"],
+        )  # fmt: skip
+    return run.read(spark, EMBEDDINGS_TABLE).filter(F.col("as_of") == F.lit(day))
+
+
+def _sample(frame: DataFrame, size: int, seed: int) -> pd.DataFrame:
+    """A deterministic bounded sample (hash order) collected to the driver."""
+    ordered = frame.withColumn("_key", F.xxhash64("person_id", F.lit(seed))).orderBy("_key")
+    return ordered.limit(size).drop("_key").toPandas()
+
+
+def _final_model(
+    method: str, spec: FeatureSpec, seed: pd.DataFrame, pool: pd.DataFrame, options: Any
+) -> LookalikeModel:
+    return fit_model(
+        method, spec, spec.matrix(seed), spec.matrix(pool), pool["person_id"].tolist(),
+        centroids=options.similarity_centroids, bags=options.bags,
+        ratio=options.unlabelled_ratio, classifier=options.classifier,
+        seed_value=options.random_seed,
+    )  # fmt: skip
+
+
+def _guardrails(
+    method: str, spec: FeatureSpec, seed: pd.DataFrame, pool: pd.DataFrame,
+    model: LookalikeModel, options: Any,
+) -> dict[str, float]:  # fmt: skip
+    """Popularity bias and stability of the top tier across a rerun with another seed."""
+    from dmp.evaluation.lift import jaccard, spearman
+
+    scores = model.score_frame(pool)
+    rerun = fit_model(
+        method, spec, spec.matrix(seed), spec.matrix(pool), pool["person_id"].tolist(),
+        centroids=options.similarity_centroids, bags=options.bags,
+        ratio=options.unlabelled_ratio, classifier=options.classifier,
+        seed_value=options.random_seed + 7919,
+    ).score_frame(pool)  # fmt: skip
+    top = max(1, int(np.ceil(len(pool) * min(options.tiers) / 100)))
+    ids = pool["person_id"].to_numpy()
+    first = ids[np.argsort(-scores, kind="stable")[:top]]
+    second = ids[np.argsort(-rerun, kind="stable")[:top]]
+    return {
+        "score-activity spearman": spearman(scores, pool["log_events"].to_numpy(dtype=float)),
+        "top-tier jaccard across reruns": jaccard(first.tolist(), second.tolist()),
+    }
+
+
+def _track_and_report(
+    settings: Settings, run: Run, result: LookalikeResult, model: LookalikeModel,
+    evaluation: Evaluation, pool: pd.DataFrame,
+) -> None:  # fmt: skip
+    from dmp.lookalike.report import ReportInputs, write_report
+    from dmp.lookalike.tracking import log_build
+
+    stamp = datetime.now(UTC)
+    folder = (
+        settings.reports_dir / "lookalike" / result.audience
+        / f"{stamp:%Y%m%dT%H%M%SZ}-{run.run_id}"
+    )  # fmt: skip
+    inputs = ReportInputs(
+        audience=result.audience, run_id=run.run_id, created_at=stamp, as_of=result.as_of,
+        seed_description=result.seed_description, seed_rows=result.seed_rows,
+        seed_matched=result.seed_matched, universe=result.universe, method=result.method,
+        method_reason=result.method_reason, methods=result.evaluation,
+        gains={n: evaluation.gains[n] for n in result.evaluation},
+        deciles=evaluation.deciles[result.method], reach=result.reach,
+        guardrails=result.guardrails, truth_checks=result.truth_checks,
+    )  # fmt: skip
+    files = write_report(inputs, folder)
+    spec_file = folder / "feature_spec.json"
+    spec_file.write_text(model.spec.to_json())
+    metrics: dict[str, float] = {}
+    for name, values in result.evaluation.items():
+        metrics.update({f"{name}.{_metric_key(k)}": v for k, v in values.items()})
+    metrics.update(
+        {_metric_key(k): v for k, v in {**result.guardrails, **result.truth_checks}.items()}
+    )
+    metrics.update({"seed_matched": result.seed_matched, "universe": result.universe})
+    params = {
+        "audience": result.audience, "as_of": result.as_of, "seed": result.seed_description,
+        "method": result.method, "method_reason": result.method_reason,
+        **{f"input.{t}": v for t, v in run.inputs.items()},
+        **settings.lookalike.model_dump(exclude={"embedding", "tiers"}),
+    }  # fmt: skip
+    tracked = log_build(
+        settings, audience=result.audience, model=model, params=params, metrics=metrics,
+        tags={"dmp.run_id": run.run_id, "dmp.as_of": result.as_of.isoformat()},
+        artifacts={"report": folder}, example=pool.head(5).reset_index(drop=True),
+    )  # fmt: skip
+    result.mlflow_run_id = tracked.run_id
+    result.model_version = tracked.model_version
+    result.report = str(files.get("html", folder))
+
+
+def _metric_key(name: str) -> str:
+    return name.replace("%", "pct").replace("@", "_at_").replace(" ", "_").replace("-", "_")

@@ -1,0 +1,135 @@
+"""MLflow tracking of lookalike builds: one run per build, a registered model per audience.
+
+The embedded default store is SQLite under ``<home>/mlflow`` (an absolute URI, see
+STACK-NOTES.md); ``mlflow.tracking_uri`` in the config or ``MLFLOW_TRACKING_URI`` points at
+any tracking server. mlflow is imported only here, inside functions.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import re
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from dmp.config import Settings
+from dmp.lookalike.models import LookalikeModel
+
+_MODEL_FILE = "lookalike_model.pkl"
+
+
+@dataclass(frozen=True)
+class TrackedRun:
+    """Where a build was logged."""
+
+    run_id: str
+    experiment_id: str
+    model_name: str | None
+    model_version: str | None
+    ui_path: str
+
+
+def tracking_uri(settings: Settings) -> str:
+    """The configured tracking URI, else an absolute SQLite store under the data root."""
+    configured = settings.mlflow.tracking_uri or os.environ.get("MLFLOW_TRACKING_URI")
+    if configured:
+        return configured
+    settings.mlflow_dir.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{(settings.mlflow_dir / 'mlflow.db').absolute()}"
+
+
+def _mlflow(settings: Settings) -> Any:
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    import mlflow
+
+    mlflow.set_tracking_uri(tracking_uri(settings))
+    name = settings.mlflow.experiment
+    if mlflow.get_experiment_by_name(name) is None:
+        location = (settings.mlflow_dir / "artifacts").absolute().as_uri()
+        mlflow.create_experiment(name, artifact_location=location)
+    mlflow.set_experiment(name)
+    return mlflow
+
+
+def model_name(audience: str) -> str:
+    """Registered-model name of an audience."""
+    return "lookalike_" + re.sub(r"[^A-Za-z0-9_]", "_", audience)
+
+
+def log_build(
+    settings: Settings,
+    *,
+    audience: str,
+    model: LookalikeModel,
+    params: Mapping[str, Any],
+    metrics: Mapping[str, float],
+    tags: Mapping[str, str],
+    artifacts: Mapping[str, Path],
+    example: pd.DataFrame,
+) -> TrackedRun:
+    """Log one build: parameters, metrics, artifacts and the model with its signature.
+
+    Args:
+        settings: Configuration (tracking URI, experiment, data root).
+        audience: Audience name (run name and registered model).
+        model: The fitted model.
+        params: Build parameters (method, seed, table versions, ...).
+        metrics: Flat metrics (evaluation, guardrails, sizes).
+        tags: Extra tags.
+        artifacts: Files to attach (report, charts, tables, feature spec).
+        example: A few flat feature rows: the model's input example and signature.
+    """
+    mlflow = _mlflow(settings)
+    from mlflow.models import infer_signature
+
+    from dmp.lookalike.pyfunc import LookalikePyfunc
+
+    with tempfile.TemporaryDirectory() as scratch:
+        bundle = Path(scratch) / _MODEL_FILE
+        bundle.write_bytes(pickle.dumps(model))
+        with mlflow.start_run(run_name=audience) as active:
+            mlflow.log_params({k: str(v)[:500] for k, v in params.items()})
+            mlflow.log_metrics({k: float(v) for k, v in metrics.items()})
+            mlflow.set_tags({"dmp.audience": audience, **tags})
+            for name, path in artifacts.items():
+                if path.is_dir():
+                    mlflow.log_artifacts(str(path), artifact_path=name)
+                else:
+                    mlflow.log_artifact(str(path), artifact_path=name)
+            signature = infer_signature(example, model.score_frame(example))
+            info = mlflow.pyfunc.log_model(
+                name="model",
+                python_model=LookalikePyfunc(),
+                artifacts={"bundle": str(bundle)},
+                signature=signature,
+                input_example=example,
+            )
+            run_id = active.info.run_id
+            experiment_id = active.info.experiment_id
+    registered_name = registered_version = None
+    if settings.lookalike.register_model:
+        registered_name = model_name(audience)
+        version = mlflow.register_model(info.model_uri, registered_name)
+        registered_version = str(version.version)
+        client = mlflow.tracking.MlflowClient()
+        client.set_registered_model_alias(registered_name, "current", registered_version)
+    return TrackedRun(
+        run_id=run_id,
+        experiment_id=experiment_id,
+        model_name=registered_name,
+        model_version=registered_version,
+        ui_path=f"#/experiments/{experiment_id}/runs/{run_id}",
+    )
+
+
+def load_current_model(settings: Settings, audience: str) -> Any:
+    """The registered model of an audience at alias ``current``, as an MLflow pyfunc."""
+    mlflow = _mlflow(settings)
+    return mlflow.pyfunc.load_model(f"models:/{model_name(audience)}@current")
