@@ -14,7 +14,7 @@ from dmp.generate.sessions import DAY_MS, HOUR_MS, Session, World, session_start
 _IMPORT_CONTEXT = (
     '{"library":{"name":"crm-import","version":"1.3.0"},"channel":"web","ip":"10.20.0.5"'
 )
-HISTORICAL_IMPORT_SHARE = 0.01
+HISTORICAL_IMPORT_SHARE = 0.03
 
 
 def campaign_rate(person: Person, base: float, category: str) -> float:

@@ -71,6 +71,10 @@ def _page_body(name: str, path: str, title: str, category: str) -> str:
 
 _REMEMBERED_LOGIN = 0.97
 _LOGIN_AT_CHECKOUT = 0.9
+_KNOWN_BROWSER = 0.8
+"""Chance a long-registered person had already logged in on a browser older than the window."""
+_KNOWN_INSTALL = 0.9
+"""Chance a long-registered person had already logged in on their installed app."""
 """Chance a logged-out registered shopper signs in to check out (else: guest checkout)."""
 """Chance a browser or app install that saw a login is still logged in on a later visit."""
 
@@ -88,7 +92,7 @@ class Actor:
         self.s = -1
         self.identified: set[str] = set()
         # Browsers and app installs the person logged in on: sites remember the login there.
-        self.remembered: set[str] = set()
+        self.remembered: set[str] = self._remembered_before(person, world, rng)
         self.order_seq = 0
         self.bought: list[Product] = []
         self.tier = person.persona.price_tier
@@ -144,6 +148,22 @@ class Actor:
         body = f'"traits":{json.dumps(traits, separators=(",", ":"))},'
         self._emit("identify", body, "/account", None)
         self.identified.add(session.anonymous_id)
+
+    @staticmethod
+    def _remembered_before(person: Person, world: World, rng: np.random.Generator) -> set[str]:
+        """Browsers and installs older than the window that a long-registered person had
+        logged in on before it started (most of them)."""
+        if person.registered_at_ms is None or person.registered_at_ms >= world.start_ms:
+            return set()
+        remembered = {
+            c.anonymous_id
+            for c in person.cookies
+            if c.start_ms < world.start_ms and not c.shared and rng.random() < _KNOWN_BROWSER
+        }
+        remembered |= {
+            d.install_id for d in person.devices if not d.shared and rng.random() < _KNOWN_INSTALL
+        }
+        return remembered
 
     def _remembered(self, browser: str, login: str | None, user: str | None) -> str | None:
         """Stay logged in where the person logged in before ("remember me"), mostly."""
