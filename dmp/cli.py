@@ -216,6 +216,63 @@ def segments(
     _print_summary("segments", result.summary())
 
 
+@app.command()
+def lookalike(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Option("--name", help="Audience name.")],
+    segment: Annotated[
+        str | None, typer.Option("--segment", help="Seed: members of this segment.")
+    ] = None,
+    seed_file: Annotated[
+        Path | None, typer.Option("--seed-file", help="Seed: CSV of identifiers.")
+    ] = None,
+    id_type: Annotated[
+        str | None,
+        typer.Option(
+            "--id-type",
+            help="Identifier type of --seed-file: user_id, email, phone, "
+            "email_sha256 or advertising_id.",
+        ),
+    ] = None,
+    method: Annotated[
+        str | None, typer.Option("--method", help="similarity, pu, ensemble or auto.")
+    ] = None,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="Profile snapshot (default: the latest).")
+    ] = None,
+    truth_product: Annotated[
+        str | None,
+        typer.Option(
+            "--truth-product",
+            help="Generated worlds only: report how future buyers of this product rank.",
+        ),
+    ] = None,
+) -> None:
+    """Build a lookalike audience from a seed segment or an uploaded list."""
+    from dmp.driver import execute
+    from dmp.lookalike.stage import SeedRequest
+    from dmp.stages import lookalike_stage
+
+    options = _options(ctx)
+    if (segment is None) == (seed_file is None):
+        raise typer.BadParameter("give exactly one of --segment or --seed-file")
+    if seed_file is not None and id_type is None:
+        raise typer.BadParameter("--seed-file needs --id-type")
+    day = _parse_date(as_of, "--as-of") if as_of else None
+    stage = lookalike_stage(
+        options.settings,
+        name=name,
+        seed=SeedRequest(segment=segment, file=seed_file, id_type=id_type),
+        method=method,
+        as_of=day,
+        truth_product=truth_product,
+    )
+    params = {"name": name, "segment": segment, "seed_file": str(seed_file) if seed_file else None,
+              "id_type": id_type, "method": method, "as_of": day}  # fmt: skip
+    result = execute("lookalike", stage, options.settings, params=params, verbose=options.verbose)
+    _print_summary("lookalike", result.summary())
+
+
 def _parse_date(text: str, option: str) -> Any:
     from datetime import date as date_type
 

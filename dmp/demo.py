@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 from dmp.config import Settings
@@ -45,6 +46,7 @@ def run_demo(
         identity_stage,
         ingest_stage,
         latest_event_date,
+        lookalike_stage,
         profiles_stage,
         segments_stage,
     )
@@ -76,9 +78,52 @@ def run_demo(
         verbose=verbose,
     )  # fmt: skip
     record("profiles", profiled.summary())
+    segment_file, product = _demo_segments(settings)
     segmented = execute(
-        "segments", segments_stage(settings, None, as_of), settings, params={"as_of": as_of},
-        verbose=verbose,
+        "segments", segments_stage(settings, segment_file, as_of), settings,
+        params={"as_of": as_of, "file": str(segment_file)}, verbose=verbose,
     )  # fmt: skip
     record("segments", segmented.summary())
+    if product is not None:
+        from dmp.lookalike.stage import SeedRequest
+
+        audience = execute(
+            "lookalike",
+            lookalike_stage(
+                settings, name=f"lal_{product.lower()}",
+                seed=SeedRequest(segment=f"bought_{product.lower()}"), method=None,
+                as_of=as_of, truth_product=product,
+            ),
+            settings, params={"as_of": as_of, "segment": f"bought_{product.lower()}"},
+            verbose=verbose,
+        )  # fmt: skip
+        record("lookalike", audience.summary())
     return done
+
+
+def _demo_segments(settings: Settings) -> tuple[Path, str | None]:
+    """The configured segments plus one "bought <campaign product>" segment per product the
+    generated world planted (from its manifest); returns the file and the product to expand.
+    """
+    import json
+
+    import yaml
+
+    from dmp.segments.spec import load_segment_file
+
+    spec = load_segment_file(settings.segments_file).model_dump()
+    manifest = settings.home / "truth" / "manifest.json"
+    products = []
+    if manifest.exists():
+        products = [p["product_id"] for p in json.loads(manifest.read_text())["campaign_products"]]
+    for product in products:
+        spec["segments"].append(
+            {
+                "name": f"bought_{product.lower()}",
+                "description": f"Bought campaign product {product}",
+                "where": f"array_contains(purchased_products, '{product}')",
+            }
+        )
+    path = settings.home / "demo_segments.yaml"
+    path.write_text(yaml.safe_dump(spec, sort_keys=False))
+    return path, (products[0] if products else None)

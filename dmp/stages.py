@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from dmp.generate import WorldSpec, WorldSummary
     from dmp.identity.stage import IdentityResult
     from dmp.ingest.stage import IngestResult
+    from dmp.lookalike.stage import LookalikeResult, SeedRequest
     from dmp.profiles.stage import ProfileResult
     from dmp.segments.stage import SegmentResult
 
@@ -138,5 +139,28 @@ def segments_stage(
 
         assert spark is not None
         return build_segments(spark, settings, run, spec, as_of)
+
+    return stage
+
+
+def lookalike_stage(
+    settings: Settings,
+    *,
+    name: str,
+    seed: SeedRequest,
+    method: str | None,
+    as_of: date | None,
+    truth_product: str | None = None,
+) -> Callable[[SparkSession | None, Run], LookalikeResult]:
+    """``dmp lookalike``: expand a seed into a tiered, evaluated, tracked audience."""
+
+    def stage(spark: SparkSession | None, run: Run) -> LookalikeResult:
+        from dmp.lookalike.stage import build_lookalike
+
+        assert spark is not None
+        return build_lookalike(
+            spark, settings, run, name=name, seed=seed, method=method, as_of=as_of,
+            truth_product=truth_product,
+        )  # fmt: skip
 
     return stage

@@ -34,10 +34,10 @@ class Evaluation:
         """The candidate with the highest mean lift@1% (AUC breaks ties), and why."""
         ranked = sorted(
             candidates,
-            key=lambda m: (self.methods[m]["lift@1%"], self.methods[m]["auc"]),
+            key=lambda m: (self.methods[m]["lift_at_1pct"], self.methods[m]["auc"]),
             reverse=True,
         )
-        shown = ", ".join(f"{m} {self.methods[m]['lift@1%']:.1f}" for m in ranked)
+        shown = ", ".join(f"{m} {self.methods[m]['lift_at_1pct']:.1f}" for m in ranked)
         return ranked[0], f"auto: best held-out lift@1% ({shown})"
 
 

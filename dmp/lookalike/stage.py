@@ -75,8 +75,8 @@ class LookalikeResult:
         }
         for name, metrics in self.evaluation.items():
             shown[f"{name}: lift@1/5/10%, AUC"] = (
-                f"{metrics['lift@1%']:.1f} / {metrics['lift@5%']:.1f} / "
-                f"{metrics['lift@10%']:.1f}, {metrics['auc']:.3f}"
+                f"{metrics['lift_at_1pct']:.1f} / {metrics['lift_at_5pct']:.1f} / "
+                f"{metrics['lift_at_10pct']:.1f}, {metrics['auc']:.3f}"
             )
         for percent, size in self.reach:
             shown[f"tier {percent}%"] = size
@@ -326,7 +326,9 @@ def _track_and_report(
     spec_file.write_text(model.spec.to_json())
     metrics: dict[str, float] = {}
     for name, values in result.evaluation.items():
-        metrics.update({f"{name}.{_metric_key(k)}": v for k, v in values.items()})
+        metrics.update(
+            {f"{name}.{k}": v for k, v in values.items() if not np.isnan(v)}  # 1 split: no std
+        )
     metrics.update(
         {_metric_key(k): v for k, v in {**result.guardrails, **result.truth_checks}.items()}
     )
