@@ -116,6 +116,11 @@ class Settings(StrictModel):
         return (self.conf_dir or Path("conf")) / "segments.yaml"
 
     @property
+    def channels_file(self) -> Path:
+        """Activation channels (``conf/channels.yaml``)."""
+        return (self.conf_dir or Path("conf")) / "channels.yaml"
+
+    @property
     def partners_conf_dir(self) -> Path:
         """Folder of partner mapping files (``conf/partners``)."""
         return (self.conf_dir or Path("conf")) / "partners"

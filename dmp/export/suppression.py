@@ -1,0 +1,52 @@
+"""The suppression list: identifiers that must never be exported again (``ops/suppression``).
+
+Erasure adds every identifier of an erased person; configured exclusions can be added with
+:func:`add_to_suppression`. Exports drop any person holding a suppressed identifier, so the
+same e-mail coming back in new data cannot bring a person back into an export.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
+import pyarrow as pa
+from pyspark.sql import DataFrame, SparkSession
+
+from dmp.runlog import Run
+
+SUPPRESSION_TABLE = "ops/suppression"
+_SCHEMA = pa.schema(
+    [
+        ("id_type", pa.string()),
+        ("id_value", pa.string()),
+        ("reason", pa.string()),
+        ("note", pa.string()),
+        ("added_at", pa.timestamp("us", tz="UTC")),
+    ]
+)
+
+
+def add_to_suppression(
+    run: Run, identifiers: Iterable[tuple[str, str]], reason: str, note: str = ""
+) -> int:
+    """Append ``(id_type, id_value)`` pairs (hashed or pseudonymous ids only) with a reason."""
+    now = datetime.now(UTC)
+    rows = [
+        {"id_type": t, "id_value": v, "reason": reason, "note": note, "added_at": now}
+        for t, v in sorted(set(identifiers))
+    ]
+    if rows:
+        run.write_arrow(pa.Table.from_pylist(rows, schema=_SCHEMA), SUPPRESSION_TABLE)
+    return len(rows)
+
+
+def suppressed_people(spark: SparkSession, run: Run) -> DataFrame:
+    """``person_id`` of everyone currently holding a suppressed identifier."""
+    from dmp.identity.stage import IDENTITY_MAP_TABLE
+
+    if not run.lake.exists(SUPPRESSION_TABLE) or not run.lake.exists(IDENTITY_MAP_TABLE):
+        return spark.createDataFrame([], "person_id string")
+    suppressed = run.read(spark, SUPPRESSION_TABLE).select("id_type", "id_value").distinct()
+    identity_map = run.read(spark, IDENTITY_MAP_TABLE).select("id_type", "id_value", "person_id")
+    return identity_map.join(suppressed, ["id_type", "id_value"]).select("person_id").distinct()
