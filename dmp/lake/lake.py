@@ -382,6 +382,27 @@ class Lake:
             )
         return commits
 
+    def delete(
+        self, name: str, predicate: str, *, metadata: Mapping[str, str] | None = None
+    ) -> int:
+        """Delete the rows matching a SQL ``predicate`` in one commit; return how many.
+
+        delta-rs rewrites only the files holding matching rows (it never writes deletion
+        vectors). Meant for rare, targeted deletes such as erasure requests; bulk changes
+        go through Spark writes.
+        """
+        from deltalake import CommitProperties
+
+        table = self._open(name)
+        custom = {"dmp.table": name, **dict(metadata or {})}
+        try:
+            metrics = table.delete(
+                predicate, commit_properties=CommitProperties(custom_metadata=custom)
+            )
+        except Exception as error:
+            raise LakeWriteError(f"deleting from {name} failed: {error}") from error
+        return int(metrics.get("num_deleted_rows", 0) or 0)
+
     def vacuum(
         self,
         name: str,
@@ -409,6 +430,23 @@ class Lake:
         except Exception as error:
             raise LakeError(f"vacuum of {name} refused: {error}") from error
         return list(deleted)
+
+    def purge_history(self, name: str) -> None:
+        """Forget every older version, log included (erasure): checkpoint, then drop the
+        commit files before it. Old commits carry per-file statistics (min/max values), so
+        vacuuming data files alone would leave values of deleted rows in the log.
+        """
+        retention = "delta.logRetentionDuration"
+        table = self._open(name)
+        previous = table.metadata().configuration.get(retention) or "interval 30 days"
+        try:
+            table.alter.set_table_properties({retention: "interval 0 seconds"})
+            table = self._open(name)
+            table.create_checkpoint()
+            table.cleanup_metadata()
+            self._open(name).alter.set_table_properties({retention: previous})
+        except Exception as error:
+            raise LakeError(f"purging the history of {name} failed: {error}") from error
 
     def tables(self) -> list[TableInfo]:
         """Every table under the root, sorted by name."""

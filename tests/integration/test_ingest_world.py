@@ -131,19 +131,22 @@ def test_a_second_partner_is_added_with_yaml_only(spark, tmp_path: Path) -> None
     folder = home / "landing/partners/gamma_loyalty/dt=2026-01-02"
     folder.mkdir(parents=True)
     digest = "a" * 64
+    good = "".join(f"2026-01-02T10:{i:02d}:00+00:00\t{i:064x}\tg1\n" for i in range(1, 40))
     (folder / "gamma.tsv").write_text(
         "when\tphone_hash\ttags\n"
         f"2026-01-02T10:00:00+00:00\t{digest}\tg1,g9\n"
+        f"{good}"
         f"2026-01-02T11:00:00+00:00\tnot-a-hash\tg1\n"
     )
     from dmp.config import load_config
 
     settings = load_config(home=home, conf_dir=conf, environ={})
     result = execute("ingest", ingest_stage(settings, None), settings, spark=spark)
-    assert (result.accepted, result.quarantined) == (1, 1)
+    assert (result.accepted, result.quarantined) == (40, 1)
     assert result.by_reason == {"invalid_identifier": 1}
-    row = Lake(settings.lake_dir).read(spark, "bronze/events").first()
-    assert row["source"] == "gamma_loyalty" and row["phone_sha256"] == digest
+    events = Lake(settings.lake_dir).read(spark, "bronze/events")
+    row = events.filter(F.col("phone_sha256") == digest).first()
+    assert row["source"] == "gamma_loyalty"
     assert row["partner_segments"] == ["gamma_loyalty:g9", "loyal_shopper"]
 
 
@@ -157,3 +160,18 @@ def _runs(world: World) -> list[dict[str, Any]]:
     from dmp.runlog import recent_runs
 
     return list(reversed(recent_runs(Lake(world.settings.lake_dir), limit=100)))
+
+
+def test_the_pii_scan_finds_a_planted_leak(spark, tmp_path: Path) -> None:
+    """The scan above must be able to fail: plant an e-mail and a phone and find both."""
+    import pyarrow as pa
+
+    lake = Lake(tmp_path / "lake")
+    lake.write_arrow(pa.table({"note": ["write to Jane.Doe@example.com"]}), "silver/leaky")
+    lake.write_arrow(pa.table({"note": ["call +1 (415) 555-0132 now"]}), "gold/leaky")
+    secrets = ["jane.doe@example.com", "+14155550132", "14155550132"]
+    assert scan_lake(spark, lake, secrets) == {"silver/leaky": 1, "gold/leaky": 1}
+    report = tmp_path / "reports" / "r.html"
+    report.parent.mkdir()
+    report.write_text("<p>415.555.0132</p>")
+    assert scan_files(tmp_path / "reports", ["4155550132"]) == [str(report)]
