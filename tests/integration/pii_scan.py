@@ -11,14 +11,15 @@ from pyspark.sql import functions as F
 
 from dmp.lake import Lake
 
-_SEPARATORS = r"[\s().\-]"
+_PARENS = r"[()]"
+_BETWEEN_DIGITS = r"(?<=\d)[\s.\-]+(?=\d)"
 
 
 def input_secrets(truth: Path) -> list[str]:
     """E-mails (lower-cased) and phones (digits, with and without a leading +) of the input.
 
-    Phones are compared after removing spaces, dots, dashes and parentheses, so a number
-    written with separators is found too.
+    Phones are compared after removing parentheses and the spaces, dots and dashes between
+    digits, so a number written with separators is found too.
     """
     table = ds.dataset(truth / "identifiers").to_table().to_pylist()
     secrets: set[str] = set()
@@ -37,7 +38,7 @@ def input_secrets(truth: Path) -> list[str]:
 
 def _tokens(text: Any) -> Any:
     """Lower-cased tokens of a text column, phone separators removed first."""
-    squeezed = F.regexp_replace(F.lower(text), _SEPARATORS, "")
+    squeezed = F.regexp_replace(F.regexp_replace(F.lower(text), _PARENS, ""), _BETWEEN_DIGITS, "")
     return F.explode(F.split(squeezed, r"[^a-z0-9@+_]+"))
 
 
@@ -76,7 +77,8 @@ def scan_files(folder: Path, secrets: list[str]) -> list[str]:
         if path.is_file():
             text = path.read_bytes().decode("utf-8", errors="replace").lower()
             tokens = set(re.split(r"[^a-z0-9@+_.\-]+", text))
-            tokens |= set(re.split(r"[^a-z0-9@+_]+", re.sub(_SEPARATORS, "", text)))
+            squeezed = re.sub(_BETWEEN_DIGITS, "", re.sub(_PARENS, "", text))
+            tokens |= set(re.split(r"[^a-z0-9@+_]+", squeezed))
             if tokens & squeezed_secrets:
                 found.append(str(path))
     return found
