@@ -37,11 +37,15 @@ class World:
         return self.settings.home / "truth"
 
 
-def build_world(spark: Any, home: Path, spec: WorldSpec) -> World:
-    """Generate ``spec`` under ``home`` and ingest it."""
+def build_world(
+    spark: Any, home: Path, spec: WorldSpec, landing_dates: list[Any] | None = None
+) -> World:
+    """Generate ``spec`` under ``home`` and ingest it (or only some landing dates)."""
     settings = load_config(home=home, environ={})
     generate_world(spec, home)
-    result = execute("ingest", ingest_stage(settings, None), settings, spark=spark)
+    result = None
+    for day in landing_dates or [None]:
+        result = execute("ingest", ingest_stage(settings, day), settings, spark=spark)
     return World(settings, spec, result)
 
 
@@ -49,3 +53,52 @@ def build_world(spark: Any, home: Path, spec: WorldSpec) -> World:
 def world(spark: Any, tmp_path_factory: pytest.TempPathFactory) -> World:
     """The shared world: 400 people, 10 days, 2% bad lines, ingested."""
     return build_world(spark, tmp_path_factory.mktemp("world"), WORLD)
+
+
+@dataclass
+class Stages:
+    """The shared world after identity, profiles (two snapshots) and segments."""
+
+    world: World
+    identity: Any
+    early_profiles: Any
+    profiles: Any
+    segments: Any
+    as_of: Any
+    early_as_of: Any
+    segment_file: Path
+
+
+@pytest.fixture(scope="session")
+def stages(spark: Any, world: World) -> Stages:
+    """Identity, profiles as of two dates, and segments on the shared world."""
+    import json
+    from datetime import timedelta
+
+    import yaml
+
+    from dmp.segments.spec import load_segment_file
+    from dmp.stages import identity_stage, latest_event_date, profiles_stage, segments_stage
+
+    settings = world.settings
+    identity = execute("identity", identity_stage(settings), settings, spark=spark)
+    as_of = latest_event_date(settings)
+    early = as_of - timedelta(days=3)
+    early_profiles = execute("profiles", profiles_stage(settings, early), settings, spark=spark)
+    profiles = execute("profiles", profiles_stage(settings, as_of), settings, spark=spark)
+    spec = load_segment_file(settings.segments_file).model_dump()
+    manifest = json.loads((world.truth / "manifest.json").read_text())
+    for product in manifest["campaign_products"]:
+        code = product["product_id"]
+        spec["segments"].append(
+            {
+                "name": f"bought_{code.lower()}",
+                "where": f"array_contains(purchased_products, '{code}')",
+            }
+        )
+    segment_file = world.home / "test_segments.yaml"
+    segment_file.write_text(yaml.safe_dump(spec, sort_keys=False))
+    segments = execute(
+        "segments", segments_stage(settings, segment_file, as_of), settings, spark=spark
+    )
+    return Stages(world, identity, early_profiles, profiles, segments, as_of, early, segment_file)
