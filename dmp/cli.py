@@ -273,6 +273,96 @@ def lookalike(
     _print_summary("lookalike", result.summary())
 
 
+@app.command("export")
+def export_command(
+    ctx: typer.Context,
+    channel: Annotated[str, typer.Option("--channel", help="Channel from conf/channels.yaml.")],
+    audience: Annotated[
+        str | None, typer.Option("--audience", help="Export this lookalike audience.")
+    ] = None,
+    tier: Annotated[
+        str | None, typer.Option("--tier", help="Audience tier, e.g. 5% (default: all).")
+    ] = None,
+    segment: Annotated[str | None, typer.Option("--segment", help="Export this segment.")] = None,
+    holdout: Annotated[
+        str | None, typer.Option("--holdout", help="Control group kept out, e.g. 10%.")
+    ] = None,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="Snapshot date (default: the latest).")
+    ] = None,
+) -> None:
+    """Export an audience tier or a segment as channel files, with consent and holdout."""
+    from dmp.driver import execute
+    from dmp.export.stage import ExportRequest
+    from dmp.stages import export_stage
+
+    options = _options(ctx)
+    request = ExportRequest(
+        channel=channel,
+        audience=audience,
+        segment=segment,
+        tier=int(_percent(tier, "--tier") * 100) if tier else None,
+        holdout=_percent(holdout, "--holdout") if holdout else 0.0,
+        as_of=_parse_date(as_of, "--as-of") if as_of else None,
+    )
+    params = {"channel": channel, "audience": audience, "segment": segment, "tier": tier,
+              "holdout": holdout, "as_of": as_of}  # fmt: skip
+    result = execute(
+        "export", export_stage(options.settings, request), options.settings, params=params,
+        verbose=options.verbose,
+    )  # fmt: skip
+    _print_summary("export", result.summary())
+
+
+@app.command()
+def erase(
+    ctx: typer.Context,
+    email: Annotated[list[str] | None, typer.Option("--email", help="E-mail to forget.")] = None,
+    phone: Annotated[list[str] | None, typer.Option("--phone", help="Phone to forget.")] = None,
+    user_id: Annotated[
+        list[str] | None, typer.Option("--user-id", help="User id to forget.")
+    ] = None,
+    file: Annotated[
+        Path | None, typer.Option("--file", help="CSV of id_type,value rows to forget.")
+    ] = None,
+) -> None:
+    """Right to be forgotten: remove people from every table, vacuum, suppress."""
+    from dmp.driver import execute
+    from dmp.privacy.erasure import ErasureRequest
+    from dmp.stages import erase_stage
+
+    options = _options(ctx)
+    request = ErasureRequest.from_file(file) if file else ErasureRequest()
+    request = ErasureRequest(
+        emails=[*request.emails, *(email or [])],
+        phones=[*request.phones, *(phone or [])],
+        user_ids=[*request.user_ids, *(user_id or [])],
+    )
+    # Never log the identifiers themselves: only how many were given.
+    params = {"emails": len(request.emails), "phones": len(request.phones),
+              "user_ids": len(request.user_ids)}  # fmt: skip
+    result = execute(
+        "erase", erase_stage(options.settings, request), options.settings, params=params,
+        verbose=options.verbose,
+    )  # fmt: skip
+    _print_summary("erase", result.summary())
+
+
+def _percent(text: str, option: str) -> float:
+    """``5%``, ``5`` or ``0.05`` -> 0.05."""
+    from dmp.errors import UserError
+
+    raw = text.strip().rstrip("%")
+    try:
+        value = float(raw)
+    except ValueError:
+        raise UserError(f"{option} {text!r} is not a percentage (e.g. 5%)") from None
+    share = value / 100 if text.strip().endswith("%") or value > 1 else value
+    if not 0 < share < 1:
+        raise UserError(f"{option} {text!r} must be between 0% and 100%")
+    return share
+
+
 def _parse_date(text: str, option: str) -> Any:
     from datetime import date as date_type
 

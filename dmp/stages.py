@@ -19,10 +19,12 @@ from dmp.runlog import Run
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
+    from dmp.export.stage import ExportRequest, ExportResult
     from dmp.generate import WorldSpec, WorldSummary
     from dmp.identity.stage import IdentityResult
     from dmp.ingest.stage import IngestResult
     from dmp.lookalike.stage import LookalikeResult, SeedRequest
+    from dmp.privacy.erasure import ErasureRequest, ErasureResult
     from dmp.profiles.stage import ProfileResult
     from dmp.segments.stage import SegmentResult
 
@@ -162,5 +164,33 @@ def lookalike_stage(
             spark, settings, run, name=name, seed=seed, method=method, as_of=as_of,
             truth_product=truth_product,
         )  # fmt: skip
+
+    return stage
+
+
+def export_stage(
+    settings: Settings, request: ExportRequest
+) -> Callable[[SparkSession | None, Run], ExportResult]:
+    """``dmp export``: an audience tier or a segment -> channel files with a manifest."""
+
+    def stage(spark: SparkSession | None, run: Run) -> ExportResult:
+        from dmp.export.stage import export
+
+        assert spark is not None
+        return export(spark, settings, run, request)
+
+    return stage
+
+
+def erase_stage(
+    settings: Settings, request: ErasureRequest
+) -> Callable[[SparkSession | None, Run], ErasureResult]:
+    """``dmp erase``: forget people everywhere, vacuum, suppress."""
+
+    def stage(spark: SparkSession | None, run: Run) -> ErasureResult:
+        from dmp.privacy.erasure import erase
+
+        assert spark is not None
+        return erase(spark, settings, run, request)
 
     return stage
