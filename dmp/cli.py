@@ -488,6 +488,11 @@ def _configure_logging(verbose: bool) -> None:
     root.setLevel(logging.WARNING)
     logging.getLogger("dmp").setLevel(logging.DEBUG if verbose else logging.INFO)
     logging.getLogger("py4j").setLevel(logging.WARNING if verbose else logging.ERROR)
+    # PySpark 4 logs every analysis error as a multi-kilobyte JSON record; dmp reports the
+    # error itself, as one line.
+    logging.getLogger("DataFrameQueryContextLogger").setLevel(
+        logging.ERROR if verbose else logging.CRITICAL
+    )
 
 
 _GLOBAL_VALUED = ("--home", "--config", "--env")

@@ -125,7 +125,7 @@ def channel_rows(
         "user_id": F.try_element_at(F.col("user_ids"), F.lit(1)),
     }[channel.requires]
     values = {
-        "person_id": F.col("person_id"),
+        "dmp_person_id": F.col("person_id"),
         "user_id": F.try_element_at(F.col("user_ids"), F.lit(1)),
     }
     return _rows(joined, values, required.isNotNull(), F.col("person_id"))

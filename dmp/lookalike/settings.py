@@ -28,6 +28,8 @@ class LookalikeSettings(StrictModel):
 
     Attributes:
         min_seed: Refuse seeds with fewer matched people than this.
+        min_universe: Refuse when fewer people are eligible: tiers of 1% and the offline
+            evaluation need at least a hundred people to rank.
         exclude_risky: Leave people flagged as bots or coupon abusers out of the universe.
         exclude_shared_identities: Leave shared identifiers (public computers) out.
         consent_for_modelling: Also require advertising consent to be *modelled* (consent
@@ -47,6 +49,7 @@ class LookalikeSettings(StrictModel):
     """
 
     min_seed: int = Field(100, ge=1)
+    min_universe: int = Field(200, ge=100)
     exclude_risky: bool = True
     exclude_shared_identities: bool = True
     consent_for_modelling: bool = False

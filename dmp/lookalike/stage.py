@@ -129,6 +129,11 @@ def build_lookalike(
         universe = _universe(profiles, seed_people, settings)
         universe = stack.enter_context(kept(universe))
         result.universe = universe.count()
+        if result.universe < options.min_universe:
+            raise UserError(
+                f"only {result.universe} people are eligible for the audience; at least "
+                f"{options.min_universe} are needed to rank 1% tiers (lookalike.min_universe)"
+            )
         embeddings = _embeddings(spark, settings, run, day)
         categories, segments = vocabularies(profiles)
         spec = FeatureSpec.build(categories, segments, settings.lookalike.embedding.rank)
@@ -346,7 +351,7 @@ def _track_and_report(
     )  # fmt: skip
     result.mlflow_run_id = tracked.run_id
     result.model_version = tracked.model_version
-    result.report = str(files.get("html", folder))
+    result.report = str(files.get("report.html", folder))
 
 
 def _metric_key(name: str) -> str:
