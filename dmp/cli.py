@@ -348,6 +348,55 @@ def erase(
     _print_summary("erase", result.summary())
 
 
+@app.command()
+def lift(
+    ctx: typer.Context,
+    audience: Annotated[str, typer.Option("--audience", help="Audience (or segment) name.")],
+    results: Annotated[Path, typer.Option("--results", help="Outcomes CSV of the campaign.")],
+    export_id: Annotated[
+        str | None, typer.Option("--export-id", help="Export whose holdout is the control.")
+    ] = None,
+) -> None:
+    """Measure a campaign's lift from outcomes: CI, p-value, incremental value, MDE."""
+    from dmp.driver import execute
+    from dmp.stages import lift_stage
+
+    options = _options(ctx)
+    stage = lift_stage(options.settings, audience=audience, results=results, export_id=export_id)
+    result = execute(
+        "lift",
+        stage,
+        options.settings,
+        params={"audience": audience, "results": results.name, "export_id": export_id},
+        verbose=options.verbose,
+    )
+    _print_summary("lift", result.summary())
+
+
+@app.command("simulate-outcomes")
+def simulate_outcomes_command(
+    ctx: typer.Context,
+    audience: Annotated[str, typer.Option("--audience", help="Audience with a recorded export.")],
+    out: Annotated[Path, typer.Option("--out", help="CSV to write.")],
+    true_lift: Annotated[float, typer.Option("--lift", help="Planted relative lift.")] = 0.2,
+    base_rate: Annotated[
+        float, typer.Option("--base-rate", help="Control conversion rate.")
+    ] = 0.05,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 7,
+) -> None:
+    """Generated worlds: write campaign outcomes with a planted lift for `dmp lift`."""
+    from dmp.driver import session_for
+    from dmp.generate.outcomes import simulate_outcomes
+
+    options = _options(ctx)
+    spark = session_for(options.settings, verbose=options.verbose)
+    path = simulate_outcomes(
+        spark, options.settings, audience=audience, out=out, true_lift=true_lift,
+        base_rate=base_rate, seed=seed,
+    )  # fmt: skip
+    _echo(f"outcomes written to {path}")
+
+
 def _percent(text: str, option: str) -> float:
     """``5%``, ``5`` or ``0.05`` -> 0.05."""
     from dmp.errors import UserError

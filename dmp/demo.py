@@ -98,6 +98,7 @@ def run_demo(
             verbose=verbose,
         )  # fmt: skip
         record("lookalike", audience.summary())
+        _activate(settings, f"lal_{product.lower()}", verbose, record)
     return done
 
 
@@ -127,3 +128,31 @@ def _demo_segments(settings: Settings) -> tuple[Path, str | None]:
     path = settings.home / "demo_segments.yaml"
     path.write_text(yaml.safe_dump(spec, sort_keys=False))
     return path, (products[0] if products else None)
+
+
+def _activate(
+    settings: Settings, audience: str, verbose: bool, record: Callable[[str, dict[str, Any]], None]
+) -> None:
+    """Export the audience to Meta with a 10% holdout, simulate a campaign with a planted
+    +20% lift, and measure it."""
+    from dmp.driver import session_for
+    from dmp.export.stage import ExportRequest
+    from dmp.generate.outcomes import simulate_outcomes
+    from dmp.stages import export_stage, lift_stage
+
+    request = ExportRequest(channel="meta", audience=audience, holdout=0.1)
+    exported = execute(
+        "export", export_stage(settings, request), settings, verbose=verbose,
+        params={"channel": "meta", "audience": audience, "holdout": "10%"},
+    )  # fmt: skip
+    record("export", exported.summary())
+    results = settings.home / "campaign_results" / f"{audience}.csv"
+    simulate_outcomes(
+        session_for(settings, verbose=verbose), settings, audience=audience, out=results,
+        true_lift=0.2, base_rate=0.08,
+    )  # fmt: skip
+    measured = execute(
+        "lift", lift_stage(settings, audience=audience, results=results, export_id=None),
+        settings, verbose=verbose, params={"audience": audience, "results": results.name},
+    )  # fmt: skip
+    record("lift", measured.summary())

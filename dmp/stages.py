@@ -19,6 +19,7 @@ from dmp.runlog import Run
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
+    from dmp.export.lift import LiftStageResult
     from dmp.export.stage import ExportRequest, ExportResult
     from dmp.generate import WorldSpec, WorldSummary
     from dmp.identity.stage import IdentityResult
@@ -192,5 +193,21 @@ def erase_stage(
 
         assert spark is not None
         return erase(spark, settings, run, request)
+
+    return stage
+
+
+def lift_stage(
+    settings: Settings, *, audience: str, results: Path, export_id: str | None
+) -> Callable[[SparkSession | None, Run], LiftStageResult]:
+    """``dmp lift``: campaign outcomes -> lift, report, MLflow run, events back to landing."""
+
+    def stage(spark: SparkSession | None, run: Run) -> LiftStageResult:
+        from dmp.export.lift import measure_lift
+
+        assert spark is not None
+        return measure_lift(
+            spark, settings, run, audience=audience, results=results, export_id=export_id
+        )
 
     return stage
