@@ -19,6 +19,7 @@ from dmp.errors import ConfigError
 from dmp.identity.settings import IdentitySettings
 from dmp.ingest.settings import IngestSettings
 from dmp.lookalike.settings import LookalikeSettings
+from dmp.pipeline.settings import PipelineSettings
 from dmp.profiles.settings import ProfileSettings
 from dmp.segments.settings import SegmentSettings
 from dmp.spec import StrictModel, describe_validation_error
@@ -74,6 +75,7 @@ class Settings(StrictModel):
     profiles: ProfileSettings = ProfileSettings()
     segments: SegmentSettings = SegmentSettings()
     lookalike: LookalikeSettings = LookalikeSettings()
+    pipeline: PipelineSettings = PipelineSettings()
 
     @property
     def landing_dir(self) -> Path:

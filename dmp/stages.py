@@ -75,7 +75,7 @@ def generate_stage(
 
 
 def ingest_stage(
-    settings: Settings, landing_date: date | None
+    settings: Settings, landing_date: date | None, up_to: date | None = None
 ) -> Callable[[SparkSession | None, Run], IngestResult]:
     """``dmp ingest``: landing files not ingested yet -> bronze."""
 
@@ -83,7 +83,7 @@ def ingest_stage(
         from dmp.ingest.stage import ingest
 
         assert spark is not None
-        return ingest(spark, settings, run, landing_date=landing_date)
+        return ingest(spark, settings, run, landing_date=landing_date, up_to=up_to)
 
     return stage
 

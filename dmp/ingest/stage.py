@@ -87,8 +87,10 @@ def ingest(
     run: Run,
     *,
     landing_date: date | None = None,
+    up_to: date | None = None,
 ) -> IngestResult:
-    """Ingest every landing file not ingested yet (or only those of ``landing_date``).
+    """Ingest every landing file not ingested yet (only those of ``landing_date``, or of
+    landing dates up to ``up_to``, when given).
 
     First-party JSON lines and partner CSV files are parsed in Spark tasks; each line is
     accepted, quarantined with a reason, or dropped as a duplicate of an earlier
@@ -112,6 +114,8 @@ def ingest(
                 f"no landing files for {landing_date} under {settings.landing_dir} "
                 f"({options.first_party_dir}/dt={landing_date} or partner folders)"
             )
+    if up_to is not None:
+        everything = [f for f in everything if f.landing_date <= up_to]
     todo = pending(run.lake, everything)
     result = IngestResult()
     if not todo:

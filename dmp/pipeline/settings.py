@@ -1,0 +1,25 @@
+"""Settings of the scheduled pipeline (the ``pipeline:`` section of the config)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from dmp.spec import StrictModel
+
+
+class PipelineAudience(StrictModel):
+    """An audience the daily pipeline rebuilds and exports."""
+
+    name: str
+    segment: str
+    method: str = "auto"
+    channels: list[str] = Field(default_factory=list)
+    tier: int | None = Field(None, ge=1, le=100)
+    holdout: float = Field(0.0, ge=0, lt=1)
+
+
+class PipelineSettings(StrictModel):
+    """The ``pipeline:`` section: audiences to rebuild and lock policy."""
+
+    audiences: list[PipelineAudience] = Field(default_factory=list)
+    stale_lock_hours: float = Field(6.0, gt=0)
