@@ -2,18 +2,29 @@
 
 A stage is skipped when its last successful run with the same parameters read exactly the
 table versions that are current now (tables it also writes are left out of the comparison),
-so re-running a completed date changes no table and a failed run resumes from the failed
-stage. :mod:`dmp.pipeline.lock` keeps two pipelines from writing the same lake.
+so a failed run resumes from the failed stage. Parameters include a digest of the config the
+stage depends on, so a config change re-runs it.
+
+Stages computed *as of* a date (profiles, segments, lookalike, export) also record which
+landing files up to that date had been ingested. Re-running a completed date whose landed
+data is unchanged skips them even though later dates have since moved the shared tables
+(events, identity map) on: a date that is done stays done, and re-running it changes no
+table. They do re-run when a file for the date (or before it) arrived late, when their
+config changed, or when a stage before them re-wrote one of their inputs in this run.
+:mod:`dmp.pipeline.lock` keeps two pipelines from writing the same lake.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 from dmp.config import Settings
@@ -60,6 +71,11 @@ class _Step:
     stage: Callable[..., Any]
     ready: Callable[[], bool] = lambda: True  # False: nothing to do (e.g. no new files)
 
+    @property
+    def dated(self) -> bool:
+        """Computed as of the pipeline date (a snapshot that stays done once done)."""
+        return "as_of" in self.params
+
 
 def run_pipeline(settings: Settings, dates: list[date], *, verbose: bool = False) -> PipelineResult:
     """Run every stage for each date in ``dates`` (oldest first).
@@ -74,10 +90,14 @@ def run_pipeline(settings: Settings, dates: list[date], *, verbose: bool = False
     with pipeline_lock(settings) as touch:
         spark = session_for(settings, verbose=verbose)
         for day in sorted(dates):
+            written: set[str] = set()  # tables re-written for this date in this run
             for step in _steps(settings, day):
                 touch()
                 started = time.perf_counter()
-                if not step.ready() or _up_to_date(lake, step):
+                params = dict(step.params)
+                if step.dated:
+                    params["landed"] = _landed_through(lake, day)
+                if not step.ready() or _up_to_date(lake, step, params, written):
                     result.steps.append(StepOutcome(day, step.name, RunStatus.SKIPPED))
                     _log.info("pipeline %s: %s up to date, skipped", day, step.name)
                     continue
@@ -85,11 +105,12 @@ def run_pipeline(settings: Settings, dates: list[date], *, verbose: bool = False
                     step.job,
                     step.stage,
                     settings,
-                    params=step.params,
+                    params=params,
                     spark=spark,
                     verbose=verbose,
                     pipeline_run_id=result.run_id,
                 )
+                written |= _last_outputs(lake, step.job)
                 result.steps.append(
                     StepOutcome(
                         day,
@@ -124,13 +145,28 @@ def _steps(settings: Settings, day: date) -> list[_Step]:
         )
         return bool(pending(Lake(settings.lake_dir), [f for f in found if f.landing_date <= day]))
 
+    identity_conf = _digest(settings.identity.model_dump(mode="json"))
+    profiles_conf = _digest(settings.profiles.model_dump(mode="json"), settings.tags_file)
+    segments_conf = _digest(settings.segments.model_dump(mode="json"), settings.segments_file)
+    lookalike_conf = _digest(settings.lookalike.model_dump(mode="json"))
+    channels_conf = _digest(None, settings.channels_file)
     steps = [
         _Step(
             "ingest", "ingest", {"up_to": day}, ingest_stage(settings, None, up_to=day), new_files
         ),
-        _Step("identity", "identity", {}, identity_stage(settings)),
-        _Step("profiles", "profiles", {"as_of": day}, profiles_stage(settings, day)),
-        _Step("segments", "segments", {"as_of": day}, segments_stage(settings, None, day)),
+        _Step("identity", "identity", {"config": identity_conf}, identity_stage(settings)),
+        _Step(
+            "profiles",
+            "profiles",
+            {"as_of": day, "config": profiles_conf},
+            profiles_stage(settings, day),
+        ),
+        _Step(
+            "segments",
+            "segments",
+            {"as_of": day, "config": segments_conf},
+            segments_stage(settings, None, day),
+        ),
     ]
     for audience in settings.pipeline.audiences:
         params = {
@@ -138,6 +174,7 @@ def _steps(settings: Settings, day: date) -> list[_Step]:
             "segment": audience.segment,
             "method": audience.method,
             "as_of": day,
+            "config": lookalike_conf,
         }
         stage = lookalike_stage(
             settings,
@@ -161,6 +198,7 @@ def _steps(settings: Settings, day: date) -> list[_Step]:
                 "tier": audience.tier,
                 "holdout": audience.holdout,
                 "as_of": day,
+                "config": channels_conf,
             }
             steps.append(
                 _Step(
@@ -173,17 +211,49 @@ def _steps(settings: Settings, day: date) -> list[_Step]:
     return steps
 
 
-def _up_to_date(lake: Lake, step: _Step) -> bool:
-    """Whether the step's last successful run with these params read today's versions."""
-    wanted = params_of(step.params)
-    for run in recent_runs(lake, limit=500, jobs=[step.job]):
+def _up_to_date(lake: Lake, step: _Step, params: dict[str, Any], written: set[str]) -> bool:
+    """Whether the step's last successful run with these params still stands.
+
+    It stands when every table it read is at the version it read, or, for a dated step,
+    when the tables that moved on were not re-written for this date in this run (they moved
+    with later dates).
+    """
+    wanted = params_of(params)
+    for run in recent_runs(lake, limit=1_000_000, jobs=[step.job]):
         if run["status"] != RunStatus.SUCCEEDED or run["params"] != wanted:
             continue
         inputs = {t: v for t, v in run["inputs"].items() if t not in run["outputs"]}
         if not inputs:
             return False
-        return all(lake.version(table) == version for table, version in inputs.items())
+        moved = {table for table, version in inputs.items() if lake.version(table) != version}
+        return not moved or (step.dated and not moved & written)
     return False
+
+
+def _last_outputs(lake: Lake, job: str) -> set[str]:
+    """Tables the newest run of ``job`` wrote (the step that just ran)."""
+    runs = recent_runs(lake, limit=1, jobs=[job])
+    return set(runs[0]["outputs"]) if runs else set()
+
+
+def _landed_through(lake: Lake, day: date) -> str:
+    """Digest of the landing files with landing dates up to ``day`` ingested so far."""
+    from dmp.ingest.schema import INGESTED_FILES_TABLE
+
+    if not lake.exists(INGESTED_FILES_TABLE):
+        return "none"
+    rows = lake.read_arrow(INGESTED_FILES_TABLE, columns=["landing_date", "path", "size"])
+    landed = sorted(
+        (row["path"], row["size"]) for row in rows.to_pylist() if row["landing_date"] <= day
+    )
+    return hashlib.sha256(json.dumps(landed).encode()).hexdigest()[:16]
+
+
+def _digest(section: Any, *files: Path) -> str:
+    """Digest of a config section and the config files a stage reads."""
+    parts = [json.dumps(section, sort_keys=True, default=str)]
+    parts += [path.read_text() if path.exists() else "" for path in files]
+    return hashlib.sha256("\x00".join(parts).encode()).hexdigest()[:16]
 
 
 def _detail(outcome: Any) -> str:
