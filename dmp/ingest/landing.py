@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import re
+import zlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -13,7 +14,7 @@ from typing import IO, cast
 import pyarrow as pa
 
 from dmp.ingest.partners import PartnerSpec, parse_partner_line
-from dmp.ingest.records import ParseContext, parse_first_party_line
+from dmp.ingest.records import ParseContext, parse_first_party_line, unreadable_rest
 from dmp.ingest.schema import INGESTED_FILES_TABLE, PARSED_SCHEMA
 from dmp.lake import Lake
 
@@ -124,6 +125,8 @@ class ParseSettings:
     consent_purposes: Mapping[str, tuple[str, ...]]
     default_country_code: str
     partners: Mapping[str, PartnerSpec]
+    max_amount: float = 1_000_000
+    max_quantity: int = 100_000
 
     @classmethod
     def build(
@@ -136,6 +139,8 @@ class ParseSettings:
         consent_purposes: Mapping[str, Sequence[str]],
         default_country_code: str,
         partners: Mapping[str, PartnerSpec],
+        max_amount: float = 1_000_000,
+        max_quantity: int = 100_000,
     ) -> ParseSettings:
         """Derive the time window and normalise purpose names."""
         return cls(
@@ -149,6 +154,8 @@ class ParseSettings:
             },
             default_country_code=default_country_code,
             partners=dict(partners),
+            max_amount=max_amount,
+            max_quantity=max_quantity,
         )
 
     def context(self, file: LandingFile) -> ParseContext:
@@ -164,6 +171,8 @@ class ParseSettings:
             max_record_bytes=self.max_record_bytes,
             consent_purposes=self.consent_purposes,
             default_country_code=self.default_country_code,
+            max_amount=self.max_amount,
+            max_quantity=self.max_quantity,
         )
 
 
@@ -181,9 +190,10 @@ def parse_files(
             context = settings.context(file)
             partner = settings.partners.get(file.source)
             rows: list[dict[str, object]] = []
-            with _open(file.path) as handle:
-                for number, raw in enumerate(handle, start=1):
-                    line = raw.rstrip(b"\r\n")
+            for number, line in _lines(file.path):
+                if number < 0:  # the rest of the file could not be read
+                    rows.append(unreadable_rest(-number, line, context))
+                else:
                     if partner is not None:
                         parsed = parse_partner_line(line, number, partner, context)
                         if parsed is None:
@@ -193,11 +203,32 @@ def parse_files(
                             continue
                         parsed = parse_first_party_line(line, number, context)
                     rows.append(parsed)
-                    if len(rows) >= _BATCH_ROWS:
-                        yield pa.RecordBatch.from_pylist(rows, schema=PARSED_SCHEMA)
-                        rows = []
+                if len(rows) >= _BATCH_ROWS:
+                    yield pa.RecordBatch.from_pylist(rows, schema=PARSED_SCHEMA)
+                    rows = []
             if rows:
                 yield pa.RecordBatch.from_pylist(rows, schema=PARSED_SCHEMA)
+
+
+def _lines(path: str) -> Iterator[tuple[int, bytes]]:
+    """``(line number, line)`` of a landing file, without line ends or a leading BOM.
+
+    A file that stops being readable part-way (a truncated or corrupt gzip stream) ends
+    with ``(-n, error text)``: line ``n`` onwards could not be read. Lines before it stand.
+    """
+    number = 0
+    try:
+        with _open(path) as handle:
+            for number, raw in enumerate(handle, start=1):
+                line = raw.rstrip(b"\r\n")
+                if number == 1 and line.startswith(_BOM):
+                    line = line[len(_BOM) :]
+                yield number, line
+    except (OSError, EOFError, zlib.error) as error:
+        yield -(number + 1), f"{type(error).__name__}: {error}".encode()
+
+
+_BOM = b"\xef\xbb\xbf"
 
 
 def _open(path: str) -> IO[bytes]:

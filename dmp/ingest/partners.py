@@ -19,8 +19,8 @@ from pydantic import Field, field_validator, model_validator
 
 from dmp.errors import ConfigError
 from dmp.ingest.reasons import QuarantineReason as R
-from dmp.ingest.records import ParseContext
-from dmp.privacy import mask_pii
+from dmp.ingest.records import ParseContext, masked_excerpt
+from dmp.privacy import pseudonymous_id
 from dmp.spec import StrictModel, load_yaml_spec
 
 PartnerIdType = Literal["email_sha256", "phone_sha256", "advertising_id", "partner_uid", "user_id"]
@@ -164,6 +164,8 @@ def parse_partner_line(
             value = value.lower()
         if not _FORMATS[identifier.id_type].match(value):
             return _reject(base, R.INVALID_IDENTIFIER, text)
+        if identifier.id_type in ("partner_uid", "user_id"):
+            value = pseudonymous_id(value) or value  # an e-mail address as the id
         identifiers[identifier.id_type] = value
     if not identifiers:
         return _reject(base, R.MISSING_IDENTIFIER, text)
@@ -218,13 +220,14 @@ def _partner_time(value: str, time: PartnerTime) -> datetime | None:
             parsed = datetime.fromisoformat(value)
         else:
             parsed = datetime.strptime(value, time.format)
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=ZoneInfo(time.timezone))
+        # OverflowError here too: year 1 or 9999 local time may have no UTC datetime
+        return parsed.astimezone(UTC)
     except (ValueError, OverflowError, OSError):
         return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=ZoneInfo(time.timezone))
-    return parsed.astimezone(UTC)
 
 
 def _reject(row: dict[str, Any], reason: R, text: str) -> dict[str, Any]:
-    row.update(reason=reason.value, raw_masked=mask_pii(text[:4096]) or "", message_id=None)
+    row.update(reason=reason.value, raw_masked=masked_excerpt(text), message_id=None)
     return row

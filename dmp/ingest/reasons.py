@@ -12,8 +12,12 @@ class QuarantineReason(StrEnum):
     names the reason, so a record with several faults has exactly one reason.
     """
 
+    UNREADABLE_FILE = "unreadable_file"
+    """The file could not be read from this line on (a truncated or corrupt gzip stream);
+    one row stands for the unreadable rest, the lines before it are ingested."""
     INVALID_UTF8 = "invalid_utf8"
-    """The line is not valid UTF-8."""
+    """The line is not valid UTF-8, or a JSON string in it escapes a lone UTF-16 surrogate
+    (``"\\ud800"``: text with no UTF-8 form; found once the JSON is parsed)."""
     OVERSIZED = "oversized"
     """The line is longer than ``ingest.max_record_bytes``."""
     MALFORMED_JSON = "malformed_json"
@@ -34,6 +38,9 @@ class QuarantineReason(StrEnum):
     """A known field has the wrong JSON type (e.g. ``properties.price`` is ``"abc"``)."""
     NEGATIVE_VALUE = "negative_value"
     """A price, revenue, total or quantity is negative."""
+    VALUE_OUT_OF_RANGE = "value_out_of_range"
+    """A price, revenue or total above ``ingest.max_amount``, or a quantity above
+    ``ingest.max_quantity``."""
     DUPLICATE_CONFLICT = "duplicate_conflict"
     """A ``messageId`` already ingested from the same source with a different body."""
     MALFORMED_ROW = "malformed_row"

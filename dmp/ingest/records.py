@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -28,12 +29,18 @@ from dmp.privacy import (
     normalize_phone,
     normalize_state,
     normalize_zip,
+    pseudonymous_id,
     sha256_hex,
     truncate_ip,
 )
 
 EVENT_TYPES = frozenset({"track", "identify", "page", "screen", "alias", "group"})
 _RAW_KEEP_CHARS = 4096
+# Masked before cutting: an e-mail (at most 254 characters) or a phone number that starts
+# before the cut is masked whole instead of leaving its first part in clear text.
+_RAW_MASK_MARGIN = 320
+# A JSON escape of a UTF-16 surrogate; only lone ones are a problem (checked on a match).
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 _PROPERTIES_JSON_MAX = 8192
 # Properties lifted into typed columns; the rest go to properties_json.
 _TYPED_PROPERTIES = frozenset(
@@ -68,6 +75,8 @@ class ParseContext:
         max_record_bytes: Longer lines are oversized.
         consent_purposes: dmp purpose -> accepted names (lower case).
         default_country_code: For phone numbers without a country code.
+        max_amount: Larger prices, revenues and totals are out of range.
+        max_quantity: Larger quantities are out of range.
     """
 
     source: str
@@ -79,6 +88,8 @@ class ParseContext:
     max_record_bytes: int
     consent_purposes: Mapping[str, tuple[str, ...]]
     default_country_code: str
+    max_amount: float = 1_000_000
+    max_quantity: int = 100_000
 
 
 def parse_first_party_line(raw: bytes, line_number: int, ctx: ParseContext) -> dict[str, Any]:
@@ -113,14 +124,59 @@ def parse_first_party_line(raw: bytes, line_number: int, ctx: ParseContext) -> d
     return base
 
 
+def unreadable_rest(line_number: int, error: bytes, ctx: ParseContext) -> dict[str, Any]:
+    """The quarantine row standing for a file's unreadable rest from ``line_number`` on."""
+    base: dict[str, Any] = {
+        "source": ctx.source,
+        "landing_date": ctx.landing_date,
+        "source_file": ctx.source_file,
+        "source_line": line_number,
+        "raw_bytes": 0,
+        "message_hash": hashlib.sha256(error).hexdigest()[:32],
+    }
+    return _rejected(base, R.UNREADABLE_FILE, error.decode("utf-8", errors="replace"))
+
+
 def _rejected(row: dict[str, Any], reason: R, text: str) -> dict[str, Any]:
     """Keep lineage and the message id; every parsed value is dropped, the line masked."""
     kept = ("source", "landing_date", "source_file", "source_line", "raw_bytes", "message_hash")
     rejected = {key: row.get(key) for key in kept}
     rejected["message_id"] = row.get("message_id")
     rejected["reason"] = reason.value
-    rejected["raw_masked"] = mask_pii(text[:_RAW_KEEP_CHARS]) or ""
+    rejected["raw_masked"] = masked_excerpt(text)
     return rejected
+
+
+def masked_excerpt(text: str) -> str:
+    """The first ``_RAW_KEEP_CHARS`` characters of a rejected line, PII masked.
+
+    Masking runs before the cut so that an e-mail or phone number crossing the cut is
+    replaced whole (its token may be cut) rather than kept in part in clear text.
+    """
+    return (mask_pii(text[: _RAW_KEEP_CHARS + _RAW_MASK_MARGIN]) or "")[:_RAW_KEEP_CHARS]
+
+
+def _has_lone_surrogate(value: Any) -> bool:
+    """Whether any key or string in a parsed JSON value is a lone UTF-16 surrogate.
+
+    JSON text may escape one (``"\\ud800"``); Python decodes it into a string with no UTF-8
+    form, which Arrow (and every table) rejects. Walks iteratively: the value may be
+    nested as deep as ``json.loads`` allows.
+    """
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return True
+    return False
 
 
 def _parse_event(text: str, ctx: ParseContext, row: dict[str, Any]) -> None:
@@ -128,10 +184,13 @@ def _parse_event(text: str, ctx: ParseContext, row: dict[str, Any]) -> None:
         raise _Reject(R.OVERSIZED)
     try:
         event = json.loads(text)
-    except (json.JSONDecodeError, RecursionError):
+    except (ValueError, RecursionError):
+        # ValueError: JSONDecodeError, and integer literals over Python's digit limit
         raise _Reject(R.MALFORMED_JSON) from None
     if not isinstance(event, dict):
         raise _Reject(R.MALFORMED_JSON)
+    if _SURROGATE_ESCAPE.search(text) and _has_lone_surrogate(event):
+        raise _Reject(R.INVALID_UTF8)
     event_type = event.get("type")
     if not isinstance(event_type, str) or event_type.strip().lower() not in EVENT_TYPES:
         raise _Reject(R.UNKNOWN_TYPE)
@@ -143,9 +202,12 @@ def _parse_event(text: str, ctx: ParseContext, row: dict[str, Any]) -> None:
     row["event_type"] = event_type
     event_time = _event_time(event.get("timestamp"), ctx)
 
-    user_id = _identifier(event.get("userId"))
-    anonymous_id = _identifier(event.get("anonymousId"))
-    previous_id = _identifier(event.get("previousId")) if event_type == "alias" else None
+    # An e-mail address used as an id is pseudonymised: no plaintext address in the lake.
+    user_id = pseudonymous_id(_identifier(event.get("userId")))
+    anonymous_id = pseudonymous_id(_identifier(event.get("anonymousId")))
+    previous_id = (
+        pseudonymous_id(_identifier(event.get("previousId"))) if event_type == "alias" else None
+    )
     if user_id is None and anonymous_id is None and previous_id is None:
         raise _Reject(R.MISSING_IDENTIFIER)
 
@@ -171,7 +233,7 @@ def _parse_event(text: str, ctx: ParseContext, row: dict[str, Any]) -> None:
         device_id=_lower(_identifier(device.get("id"))),
         advertising_id=_lower(_identifier(device.get("advertisingId"))),
     )
-    row.update(_commerce(properties))
+    row.update(_commerce(properties, ctx))
     row.update(_personal(traits, context_traits, ctx))
     row.update(_consent(context, ctx))
     row.update(_context(context, properties))
@@ -205,7 +267,11 @@ def _object(value: Any) -> dict[str, Any]:
 
 
 def parse_timestamp(value: str) -> datetime | None:
-    """ISO-8601 text to an aware UTC datetime (naive times are taken as UTC)."""
+    """ISO-8601 text to an aware UTC datetime (naive times are taken as UTC).
+
+    None when unparseable, or when the time has no UTC datetime (``0001-01-01T00:00+05:00``
+    is in year 0 in UTC).
+    """
     text = value.strip()
     if not text or len(text) > 40:
         return None
@@ -215,7 +281,10 @@ def parse_timestamp(value: str) -> datetime | None:
         return None
     if parsed.tzinfo is None:
         return parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:
+        return None
 
 
 def _event_time(value: Any, ctx: ParseContext) -> datetime:
@@ -257,7 +326,10 @@ def _number(value: Any) -> float | None:
     if isinstance(value, bool):
         raise _Reject(R.WRONG_TYPE)
     if isinstance(value, int | float):
-        number = float(value)
+        try:
+            number = float(value)
+        except OverflowError:  # an integer beyond the float range, as infinity below
+            raise _Reject(R.WRONG_TYPE) from None
     elif isinstance(value, str):
         try:
             number = float(value.strip())
@@ -277,12 +349,21 @@ def _non_negative(value: Any) -> float | None:
     return number
 
 
-def _quantity(value: Any) -> int | None:
+def _amount(value: Any, ctx: ParseContext) -> float | None:
+    number = _non_negative(value)
+    if number is not None and number > ctx.max_amount:
+        raise _Reject(R.VALUE_OUT_OF_RANGE)
+    return number
+
+
+def _quantity(value: Any, ctx: ParseContext) -> int | None:
     number = _non_negative(value)
     if number is None:
         return None
-    if not number.is_integer() or number > 2**31 - 1:
+    if not number.is_integer():
         raise _Reject(R.WRONG_TYPE)
+    if number > ctx.max_quantity:
+        raise _Reject(R.VALUE_OUT_OF_RANGE)
     return int(number)
 
 
@@ -299,7 +380,7 @@ def _text(value: Any, *, limit: int = 512) -> str | None:
     return stripped[:limit] if stripped else None
 
 
-def _commerce(properties: dict[str, Any]) -> dict[str, Any]:
+def _commerce(properties: dict[str, Any], ctx: ParseContext) -> dict[str, Any]:
     products_raw = properties.get("products")
     products = None
     if products_raw is not None:
@@ -316,8 +397,8 @@ def _commerce(properties: dict[str, Any]) -> dict[str, Any]:
                     "category": _category(item.get("category")),
                     "brand": _text(item.get("brand")),
                     "name": _text(item.get("name")),
-                    "price": _non_negative(item.get("price")),
-                    "quantity": _quantity(item.get("quantity")),
+                    "price": _amount(item.get("price"), ctx),
+                    "quantity": _quantity(item.get("quantity"), ctx),
                 }
             )
     extra = {k: v for k, v in properties.items() if k not in _TYPED_PROPERTIES}
@@ -327,12 +408,12 @@ def _commerce(properties: dict[str, Any]) -> dict[str, Any]:
         "category": _category(properties.get("category")),
         "brand": _text(properties.get("brand")),
         "product_name": _text(properties.get("name")),
-        "price": _non_negative(properties.get("price")),
-        "quantity": _quantity(properties.get("quantity")),
+        "price": _amount(properties.get("price"), ctx),
+        "quantity": _quantity(properties.get("quantity"), ctx),
         "currency": _text(properties.get("currency"), limit=8),
         "order_id": _identifier(properties.get("order_id")),
-        "revenue": _non_negative(properties.get("revenue")),
-        "total": _non_negative(properties.get("total")),
+        "revenue": _amount(properties.get("revenue"), ctx),
+        "total": _amount(properties.get("total"), ctx),
         "discount": _number(properties.get("discount")),
         "coupon": _text(properties.get("coupon") or properties.get("coupon_id")),
         "search_query": mask_pii(_text(properties.get("query"))),
@@ -352,7 +433,11 @@ def _category(value: Any) -> str | None:
 def _masked_json(extra: dict[str, Any]) -> str | None:
     if not extra:
         return None
-    text = json.dumps(extra, separators=(",", ":"), ensure_ascii=False, default=str)
+    try:
+        text = json.dumps(extra, separators=(",", ":"), ensure_ascii=False, default=str)
+    except RecursionError:
+        # Nested about as deep as json.loads accepts: too deep to keep, like one level more.
+        raise _Reject(R.MALFORMED_JSON) from None
     return mask_pii(text[:_PROPERTIES_JSON_MAX])
 
 

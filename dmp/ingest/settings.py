@@ -25,6 +25,9 @@ class IngestSettings(StrictModel):
         default_country_code: Calling code for phone numbers written without one.
         dedupe_window_days: Look this many days back in bronze for duplicate message ids;
             None compares against all of bronze.
+        max_amount: Prices, revenues and totals above this are quarantined as
+            ``value_out_of_range`` (a client bug or a test order, not a purchase).
+        max_quantity: Quantities above this are quarantined the same way.
         quarantine_ceiling: The bronze gate fails when a larger share of read records is
             quarantined.
         volume_band: Accepted rows of a run versus the previous run, as ratios.
@@ -47,6 +50,8 @@ class IngestSettings(StrictModel):
     max_future_hours: int = Field(24, ge=0)
     default_country_code: str = "1"
     dedupe_window_days: int | None = Field(None, ge=1)
+    max_amount: float = Field(1_000_000, gt=0)
+    max_quantity: int = Field(100_000, ge=1, le=2**31 - 1)
     quarantine_ceiling: float = Field(0.05, ge=0, le=1)
     volume_band: tuple[float, float] = (0.2, 5.0)
     volume_severity: Literal["warning", "error"] = "warning"

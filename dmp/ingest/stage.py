@@ -139,6 +139,8 @@ def ingest(
         consent_purposes=options.consent_purposes,
         default_country_code=options.default_country_code,
         partners=partners,
+        max_amount=options.max_amount,
+        max_quantity=options.max_quantity,
     )
     parsed = _parse(spark, todo, parse_settings)
     with kept(parsed, Keep.DISK) as parsed_kept:

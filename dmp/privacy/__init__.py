@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from dmp.privacy.hashing import sha256_hex, truncate_ip, uid2_hash
+from dmp.privacy.hashing import pseudonymous_id, sha256_hex, truncate_ip, uid2_hash
 from dmp.privacy.masking import mask_pii
 from dmp.privacy.normalize import (
     normalize_birth_year,
@@ -93,6 +93,7 @@ __all__ = [
     "normalize_state",
     "normalize_zip",
     "phone_normalized",
+    "pseudonymous_id",
     "sha256_hex",
     "sha256_hex_col",
     "state_normalized",

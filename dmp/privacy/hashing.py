@@ -6,7 +6,9 @@ import base64
 import hashlib
 import ipaddress
 
-from dmp.privacy.normalize import trim
+from dmp.privacy.normalize import normalize_email, trim
+
+EMAIL_ID_PREFIX = "email-sha256:"
 
 
 def sha256_hex(value: str | None) -> str | None:
@@ -25,6 +27,27 @@ def sha256_hex(value: str | None) -> str | None:
     if value is None:
         return None
     return hashlib.sha256(value.encode("utf-8")).hexdigest()
+
+
+def pseudonymous_id(value: str | None) -> str | None:
+    """An identifier with no plaintext e-mail address in it.
+
+    Sites often use the e-mail address as the login user id, and partners send it as their
+    user id. Such an identifier is replaced by ``email-sha256:`` and the SHA-256 of the
+    address normalised by the basic rule, so the same address always gives the same id and
+    the address itself never reaches the lake. Any other identifier is returned unchanged.
+
+    >>> pseudonymous_id("u-123")
+    'u-123'
+    >>> pseudonymous_id(" Jane.Doe@Example.com") == pseudonymous_id("jane.doe@example.com")
+    True
+    """
+    if value is None or "@" not in value:
+        return value
+    email = normalize_email(value)
+    if email is None:
+        return value
+    return EMAIL_ID_PREFIX + hashlib.sha256(email.encode("utf-8")).hexdigest()
 
 
 def uid2_hash(value: str | None) -> str | None:

@@ -169,3 +169,129 @@ def test_same_line_same_hash_different_body_different_hash() -> None:
     first, again = parse(GOOD), parse(GOOD)
     other = parse({**GOOD, "event": "Product Added"})
     assert first["message_hash"] == again["message_hash"] != other["message_hash"]
+
+
+# Faults found by fuzzing (tests/spark/test_ingest_fuzz.py): each used to raise out of the
+# parser (or out of the Arrow conversion of its row) and fail the whole ingest stage.
+
+
+def fits_schema(row: dict) -> None:
+    pa.RecordBatch.from_pylist([row], schema=PARSED_SCHEMA)
+
+
+@pytest.mark.parametrize(
+    "timestamp",
+    ["0001-01-01T00:00:00+05:00", "0001-01-01T03:00:00+04:00", "9999-12-31T23:59:59-05:00"],
+)
+def test_a_timestamp_with_no_utc_datetime_is_invalid(timestamp: str) -> None:
+    row = parse({**GOOD, "timestamp": timestamp})
+    assert row["reason"] == R.INVALID_TIMESTAMP.value
+    fits_schema(row)
+    lenient = parse({**GOOD, "sentAt": timestamp, "receivedAt": timestamp})
+    assert lenient["reason"] is None and lenient["sent_at"] is None
+    assert lenient["received_at"] == CTX.ingested_at
+
+
+def test_an_integer_beyond_the_float_range_is_a_wrong_type() -> None:
+    for key in ("price", "revenue", "discount", "quantity"):
+        row = parse({**GOOD, "properties": {key: 10**400}})
+        assert row["reason"] == R.WRONG_TYPE.value, key
+        fits_schema(row)
+
+
+def test_an_integer_literal_over_the_digit_limit_is_malformed() -> None:
+    raw = json.dumps({**GOOD, "properties": {"price": "@"}}).replace('"@"', "9" * 5000)
+    row = parse(raw.encode())
+    assert row["reason"] == R.MALFORMED_JSON.value
+    fits_schema(row)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"event": "Order \ud800"},
+        {"messageId": "m-\udfff"},
+        {"userId": "u\udbff"},
+        {"properties": {"note\udc00": "x"}},
+        {"context": {"page": {"title": "\ud800"}}},
+        {"traits": {"firstName": "Jo\ud800"}},
+        {"integrations": {"\ud800": True}},
+    ],
+)
+def test_a_lone_surrogate_escape_is_invalid_utf8(change: dict) -> None:
+    raw = json.dumps({**GOOD, **change}).encode()  # ASCII, with the \\udXXX escape
+    assert b"\\ud" in raw
+    row = parse(raw)
+    assert row["reason"] == R.INVALID_UTF8.value
+    assert row["message_id"] is None
+    fits_schema(row)
+
+
+def test_an_escaped_surrogate_pair_is_fine() -> None:
+    raw = json.dumps({**GOOD, "event": "Cart 🛒", "properties": {"n": "\\ud800"}}).encode()
+    assert b"\\ud83d\\uded2" in raw
+    row = parse(raw)
+    assert row["reason"] is None and row["event_name"] == "Cart 🛒"
+    fits_schema(row)
+
+
+def test_nesting_near_the_recursion_limit_never_raises() -> None:
+    """Whatever the stack depth of the caller (a Spark worker is deeper than pytest), JSON
+    nested about as deep as ``json.loads`` accepts is accepted or malformed, never a crash
+    (``properties_json`` is re-encoded one call deeper than ``json.loads`` decoded it)."""
+
+    def at_depth(frames: int, raw: bytes) -> dict:
+        return parse(raw) if frames == 0 else at_depth(frames - 1, raw)
+
+    head, tail = json.dumps({**GOOD, "properties": {"deep": "@"}}).split('"@"')
+    reasons = set()
+    for frames in (0, 30, 60):
+        for depth in range(880, 1000):
+            raw = (head + '{"x":' * depth + "1" + "}" * depth + tail).encode()
+            row = at_depth(frames, raw)
+            reasons.add(row["reason"])
+    assert reasons == {None, R.MALFORMED_JSON.value}
+
+
+def test_a_partner_time_with_no_utc_datetime_is_invalid() -> None:
+    from dmp.ingest.partners import PartnerSpec, parse_partner_line
+
+    spec = PartnerSpec.model_validate(
+        {
+            "name": "east",
+            "columns": ["hash", "seen", "codes"],
+            "identifiers": [{"column": "hash", "id_type": "email_sha256"}],
+            "time": {"column": "seen", "format": "%Y/%m/%d %H:%M:%S", "timezone": "Asia/Tokyo"},
+            "segments": {"column": "codes"},
+        }
+    )
+    row = parse_partner_line(f"{'a' * 64},0001/01/01 00:00:00,c1".encode(), 2, spec, CTX)
+    assert row is not None and row["reason"] == R.INVALID_TIMESTAMP.value
+    fits_schema(row)
+
+
+@pytest.mark.parametrize("offset", [0, 3, 8, 12, 19])
+def test_an_email_cut_by_the_raw_limit_is_masked_whole(offset: int) -> None:
+    from dmp.ingest.partners import PartnerSpec, parse_partner_line
+
+    address = "jane.fuzzer@example.org"
+    bad = {**GOOD, "timestamp": "1970-01-01T00:00:00Z", "properties": {"pad": "", "e": address}}
+    pad = 4096 - json.dumps(bad).index(address) - offset  # the cut falls inside the address
+    bad["properties"]["pad"] = "x" * pad
+    row = parse(bad)
+    assert row["reason"] == R.TIMESTAMP_OUT_OF_RANGE.value
+    assert len(row["raw_masked"]) <= 4096 and "jane" not in row["raw_masked"]
+
+    spec = PartnerSpec.model_validate(
+        {
+            "name": "cut",
+            "columns": ["hash", "seen", "codes"],
+            "identifiers": [{"column": "hash", "id_type": "email_sha256"}],
+            "time": {"column": "seen", "format": "iso8601"},
+            "segments": {"column": "codes"},
+        }
+    )
+    line = f"{'z' * (4096 - 2 - offset)},2026-01-05T10:00:00,{address}".encode()
+    partner = parse_partner_line(line, 2, spec, CTX)
+    assert partner is not None and partner["reason"] == R.INVALID_IDENTIFIER.value
+    assert "jane" not in partner["raw_masked"]
