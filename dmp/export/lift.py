@@ -10,6 +10,7 @@ recorded by the audience's export decides: held-out people are the control group
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -83,8 +84,47 @@ def measure_lift(
     Raises:
         UserError: Missing file or columns, no match, no control group.
     """
-    from dmp.export.stage import HOLDOUT, MEMBERS_TABLE
+    from dmp.export.stage import MEMBERS_TABLE
 
+    outcome, id_column, has_group = read_outcomes(spark, results)
+    result = LiftStageResult(audience=audience)
+    with kept(_with_person(spark, settings, run, outcome, id_column)) as matched:
+        result.rows = outcome.count()
+        if not has_group:
+            export_id = export_id or _latest_export(spark, run, audience)
+            if export_id is None:
+                raise UserError(f"no export of {audience!r} recorded: add a 'group' column")
+            groups = recorded_groups(run.read(spark, MEMBERS_TABLE), export_id)
+            matched = matched.drop("group").join(groups, "person_id")
+        result.export_id = export_id
+        per_group = group_outcomes(matched)
+        result.matched = sum(g.people for g in per_group.values())
+        if not {"test", "control"} <= set(per_group):
+            raise UserError(
+                f"need people in both groups; found {sorted(per_group) or 'none'} "
+                f"({result.matched} of {result.rows} rows matched a person)"
+            )
+        result.lift = campaign_lift(per_group["test"], per_group["control"])
+        result.landed_events = _land_outcomes(settings, run, audience, matched)
+    _report_and_track(spark, settings, run, result, results.name)
+    for key, value in result.lift.summary().items():
+        if math.isfinite(value):  # no conversions in control: the relative lift is infinite
+            run.count(f"lift.{key}_x1e6", round(value * 1e6))
+    return result
+
+
+def read_outcomes(spark: SparkSession, results: Path) -> tuple[DataFrame, str, bool]:
+    """Read a campaign outcomes CSV.
+
+    Returns:
+        ``(outcomes, id column, has group column)``; outcomes hold ``raw_id`` (the trimmed
+        identifier of the id column found first among ``person_id, user_id, email, phone,
+        email_sha256, advertising_id``), ``converted`` (boolean from 1/true/yes/y/t),
+        ``revenue`` (double, 0 when absent) and ``group`` (lower case, null when absent).
+
+    Raises:
+        UserError: The file is missing, or has no ``converted`` or identifier column.
+    """
     if not results.is_file():
         raise UserError(f"results file {results} does not exist")
     raw = spark.read.option("header", "true").csv(str(results.absolute()))
@@ -94,66 +134,54 @@ def measure_lift(
         raise UserError(
             f"{results.name}: needs a 'converted' column and one of {', '.join(_ID_COLUMNS)}"
         )
+    revenue = F.col(columns["revenue"]).cast("double") if "revenue" in columns else F.lit(0.0)
+    group = (
+        F.lower(F.trim(F.col(columns["group"])))
+        if "group" in columns
+        else F.lit(None).cast("string")
+    )
     outcome = raw.select(
         F.trim(F.col(columns[id_column])).alias("raw_id"),
         _flag(F.col(columns["converted"])).alias("converted"),
-        (F.col(columns["revenue"]).cast("double") if "revenue" in columns else F.lit(0.0)).alias(
-            "revenue"
-        ),
-        (
-            F.lower(F.trim(F.col(columns["group"])))
-            if "group" in columns
-            else F.lit(None).cast("string")
-        ).alias("group"),
+        revenue.alias("revenue"),
+        group.alias("group"),
     )
-    result = LiftStageResult(audience=audience)
-    with kept(_with_person(spark, settings, run, outcome, id_column)) as matched:
-        result.rows = outcome.count()
-        if "group" not in columns:
-            export_id = export_id or _latest_export(spark, run, audience)
-            if export_id is None:
-                raise UserError(f"no export of {audience!r} recorded: add a 'group' column")
-            groups = (
-                run.read(spark, MEMBERS_TABLE)
-                .filter(F.col("export_id") == export_id)
-                .select(
-                    "person_id",
-                    F.when(F.col("group") == HOLDOUT, "control")
-                    .otherwise("test")
-                    .alias("recorded"),
-                )
-            )
-            matched = (
-                matched.drop("group")
-                .join(groups, "person_id")
-                .withColumnRenamed("recorded", "group")
-            )
-        result.export_id = export_id
-        per_group = {
-            r["group"]: r
-            for r in matched.filter(F.col("group").isin("test", "control"))
-            .groupBy("group")
-            .agg(
-                F.countDistinct("person_id").alias("people"),
-                F.sum(F.col("converted").cast("int")).alias("converters"),
-                F.sum(F.coalesce("revenue", F.lit(0.0))).alias("revenue"),
-                F.sum(F.coalesce("revenue", F.lit(0.0)) ** 2).alias("revenue_sq"),
-            )
-            .collect()  # two rows
-        }
-        result.matched = sum(int(r["people"]) for r in per_group.values())
-        if not {"test", "control"} <= set(per_group):
-            raise UserError(
-                f"need people in both groups; found {sorted(per_group) or 'none'} "
-                f"({result.matched} of {result.rows} rows matched a person)"
-            )
-        result.lift = campaign_lift(_group(per_group["test"]), _group(per_group["control"]))
-        result.landed_events = _land_outcomes(settings, run, audience, matched)
-    _report_and_track(spark, settings, run, result, results.name)
-    for key, value in result.lift.summary().items():
-        if value == value:  # not NaN
-            run.count(f"lift.{key}_x1e6", round(value * 1e6))
-    return result
+    return outcome, id_column, "group" in columns
+
+
+def recorded_groups(members: DataFrame, export_id: str) -> DataFrame:
+    """``person_id, group`` (test or control) of one export from ``gold/export_members``."""
+    from dmp.export.stage import HOLDOUT
+
+    return members.filter(F.col("export_id") == export_id).select(
+        "person_id",
+        F.when(F.col("group") == HOLDOUT, "control").otherwise("test").alias("group"),
+    )
+
+
+def group_outcomes(matched: DataFrame) -> dict[str, GroupOutcome]:
+    """Sufficient statistics of the test and control groups.
+
+    Args:
+        matched: One row per outcome with ``person_id``, ``group`` (rows outside test and
+            control are ignored), ``converted`` and ``revenue``.
+
+    Returns:
+        ``{"test": ..., "control": ...}`` for the groups present (two aggregate rows).
+    """
+    revenue = F.coalesce("revenue", F.lit(0.0))
+    rows = (
+        matched.filter(F.col("group").isin("test", "control"))
+        .groupBy("group")
+        .agg(
+            F.countDistinct("person_id").alias("people"),
+            F.sum(F.col("converted").cast("int")).alias("converters"),
+            F.sum(revenue).alias("revenue"),
+            F.sum(revenue**2).alias("revenue_sq"),
+        )
+        .collect()  # two rows
+    )
+    return {row["group"]: _group(row) for row in rows}
 
 
 def _flag(column: Column) -> Column:

@@ -340,9 +340,13 @@ def _track_and_report(
     metrics.update({"seed_matched": result.seed_matched, "universe": result.universe})
     params = {
         "audience": result.audience, "as_of": result.as_of, "seed": result.seed_description,
-        "method": result.method, "method_reason": result.method_reason,
         **{f"input.{t}": v for t, v in run.inputs.items()},
-        **settings.lookalike.model_dump(exclude={"embedding", "tiers"}),
+        # the configured default ("auto") is "configured_method"; "method" is the one used
+        **{
+            ("configured_method" if k == "method" else k): v
+            for k, v in settings.lookalike.model_dump(exclude={"embedding", "tiers"}).items()
+        },
+        "method": result.method, "method_reason": result.method_reason,
     }  # fmt: skip
     tracked = log_build(
         settings, audience=result.audience, model=model, params=params, metrics=metrics,
