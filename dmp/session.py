@@ -136,7 +136,10 @@ def build_session(
     conf.update(extra_conf or {})
 
     builder = SparkSession.builder.appName(app_name or spark_settings.app_name)
-    submitted = SparkConf().contains("spark.master")
+    # Under spark-submit the JVM is already running and PythonRunner hands the driver its
+    # gateway in PYSPARK_GATEWAY_PORT; SparkConf() only sees the JVM's settings (the
+    # submitted --master) once a context has connected to it, so the variable is the test.
+    submitted = "PYSPARK_GATEWAY_PORT" in os.environ or SparkConf().contains("spark.master")
     if not submitted:
         builder = builder.master(spark_settings.master)
         builder = builder.config("spark.driver.memory", spark_settings.driver_memory)

@@ -209,13 +209,21 @@ _LOCAL_CHAR: Final = r"A-Za-z0-9_%+\-!#$*\^~.'\\" + _WORD_NON_ASCII
 _AT: Final = r"@|\uff20|\\+u0040|%40|&#0*64;|&#[xX]0*40;"
 _DOT: Final = r"\.|\\+u002[eE]|%2[eE]"
 _DOMAIN_CHAR: Final = r"A-Za-z0-9_\-" + _WORD_NON_ASCII
+# The start of an escaped ``@`` cut off by the end of a truncated line (``%4``, ``\\u00``, ``&#6``).
+_AT_CUT: Final = r"%4|\\+(?:u(?:0(?:0(?:4)?)?)?)?|&#(?:[xX]0*4?|0*6?)"
+# A local part with a character other than a digit, for a bare trailing ``%`` (``jane%``, the
+# first character of ``%40``) -- so that ``100%`` at the end of a search stays readable.
+_LOCAL_NON_DIGIT: Final = r"A-Za-z_+\-!#$*\^~.'\\" + _WORD_NON_ASCII
 EMAIL_IN_TEXT: Final = (
-    rf"([{_LOCAL_CHAR}]{{1,64}}(?:{_AT})"
-    rf"(?:[{_DOMAIN_CHAR}]+(?:(?:{_DOT})[{_DOMAIN_CHAR}]+){{0,16}}|(?![\s\S])))"
+    rf"((?:[{_LOCAL_CHAR}]{{1,64}}(?:(?:{_AT})"
+    rf"(?:[{_DOMAIN_CHAR}]+(?:(?:{_DOT})[{_DOMAIN_CHAR}]+){{0,16}}|(?![\s\S]))"
+    rf"|(?:{_AT_CUT})(?![\s\S])))"
+    rf"|(?=[0-9]{{0,64}}[{_LOCAL_NON_DIGIT}])[{_LOCAL_CHAR}]{{1,64}}%(?![\s\S]))"
 )
 """An e-mail-looking substring (group 1), also when its ``@`` or dots are written as JSON
 ``\\u0040`` escapes (any number of backslashes), URL-encoded ``%40`` or HTML ``&#64;``, and
-when it is cut off right after the ``@`` at the end of a truncated line.
+when it is cut off right after the ``@`` -- or inside an escaped ``@`` -- at the end of a
+truncated line.
 
 The local part is the run of up to 64 characters (RFC 5321's limit) that may appear in one
 -- including ``\\``, so JSON escapes (``ren\\u00e9e``) stay inside it. The bound keeps the

@@ -386,12 +386,14 @@ def mask_pii_col(col: ColumnOrName) -> Column:
 
     def replaced(item: Column) -> Column:
         # A match is an e-mail (it has an @ in some form), a readable value kept as it is,
-        # or else a phone number: the same decision the scan made through its groups.
+        # a phone number, or else an e-mail cut inside its @ at the end of a truncated line:
+        # the same decision the scan made through its groups.
         match = item["match"]
         token = (
             F.when(match.rlike(p.AT_FORMS), _email_token(match))
             .when(_whole(match, p.READABLE_IN_TEXT), match)
-            .otherwise(_phone_token(match))
+            .when(_whole(match, p.PHONE_IN_TEXT), _phone_token(match))
+            .otherwise(_email_token(match))
         )
         return F.concat(token, item["after"])
 
