@@ -92,7 +92,10 @@ def job_env(conf: Path) -> dict[str, str]:
 
 
 # Columns that record when or by which run something was computed, not what it is.
-VOLATILE = {"computed_at", "run_id", "model_run_id", "updated_at", "created_at", "exported_at"}
+VOLATILE = {
+    "computed_at", "run_id", "model_run_id", "updated_at", "created_at", "exported_at",
+    "export_id",  # the export folder: a timestamp and a random suffix
+}  # fmt: skip
 
 
 def table_rows(

@@ -273,25 +273,31 @@ def test_daily_job_on_a_standalone_cluster_equals_the_local_run(
     _same_tables(local_home, reference, D1)
 
 
-_KILL_HARNESS = textwrap.dedent(
+# Data-source commits run in a Python worker the JVM starts, not in the driver's interpreter:
+# a sitecustomize on PYTHONPATH (inherited by the JVM and its Python workers) makes the commit
+# of one table signal and hang, so the test can SIGKILL the whole job at that moment.
+_HANG_COMMIT = textwrap.dedent(
     """
-    import sys, time
-    from pathlib import Path
-    import dmp.lake._source as source
+    import os
 
-    marker, target = Path(sys.argv[1]), sys.argv[2]
-    original = source.commit_files
+    if os.environ.get("DMP_TEST_HANG_COMMIT_OF"):
+        import time
+        from pathlib import Path
 
-    def commit_then_hang(request, files):
-        if request.table_root.rstrip("/").endswith(target):
-            # Files are written, the commit has not happened: signal and wait to be killed.
-            marker.write_text(str(len(files)))
-            time.sleep(600)
-        return original(request, files)
+        import dmp.lake._source as source
 
-    source.commit_files = commit_then_hang
-    from dmp.cli import main
-    sys.exit(main(["pipeline", "run", *sys.argv[3:]]))
+        target = os.environ["DMP_TEST_HANG_COMMIT_OF"]
+        marker = Path(os.environ["DMP_TEST_HANG_MARKER"])
+        original = source.commit_files
+
+        def commit_then_hang(request, files):
+            if request.table_root.rstrip("/").endswith(target):
+                # Files are written, the commit has not happened: signal, wait to be killed.
+                marker.write_text(str(len(files)))
+                time.sleep(600)
+            return original(request, files)
+
+        source.commit_files = commit_then_hang
     """
 )
 
@@ -305,13 +311,22 @@ def test_kill_9_mid_write_leaves_previous_versions_and_a_rerun_completes(
     profiles_rows = lake.count("silver/profiles")
 
     marker = tmp_path / "writing"
-    command = [sys.executable, "-c", _KILL_HARNESS, str(marker), "silver/profiles"]
+    hook = tmp_path / "hook"
+    hook.mkdir()
+    (hook / "sitecustomize.py").write_text(_HANG_COMMIT)
+    env = job_env(reference.conf)
+    env.update(
+        DMP_TEST_HANG_COMMIT_OF="silver/profiles",
+        DMP_TEST_HANG_MARKER=str(marker),
+        PYTHONPATH=os.pathsep.join(p for p in (str(hook), env.get("PYTHONPATH")) if p),
+    )
+    command = [sys.executable, str(ROOT / "jobs" / "daily.py")]
     command += ["--date", D2.isoformat(), "--home", str(home.home)]
     log = tmp_path / "job.log"
     with log.open("wb") as output:
         job = subprocess.Popen(
             command,
-            env=job_env(reference.conf),
+            env=env,
             cwd=tmp_path,
             stdout=output,
             stderr=subprocess.STDOUT,
