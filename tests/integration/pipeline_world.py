@@ -94,6 +94,7 @@ def job_env(conf: Path) -> dict[str, str]:
 # Columns that record when or by which run something was computed, not what it is.
 VOLATILE = {
     "computed_at", "run_id", "model_run_id", "updated_at", "created_at", "exported_at",
+    "ingested_at",  # wall-clock time of the ingest run
     "export_id",  # the export folder: a timestamp and a random suffix
 }  # fmt: skip
 
