@@ -31,13 +31,17 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--stages", default="ingest,identity,profiles")
     parser.add_argument("--shuffle-partitions", type=int, default=16)
+    parser.add_argument("--driver-memory", default="8g")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     settings = load_config(home=args.home)
     settings = settings.model_copy(
         update={
             "spark": settings.spark.model_copy(
-                update={"shuffle_partitions": args.shuffle_partitions, "driver_memory": "12g"}
+                update={
+                    "shuffle_partitions": args.shuffle_partitions,
+                    "driver_memory": args.driver_memory,
+                }
             )
         }
     )
