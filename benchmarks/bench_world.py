@@ -16,6 +16,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from _tuning import add_spark_options, tuned
+
 from dmp.config import load_config
 from dmp.driver import execute, session_for
 from dmp.generate import WorldSpec, generate_world
@@ -30,21 +32,10 @@ def main() -> None:
     parser.add_argument("--home", type=Path, default=Path("/tmp/dmp-bench-world"))
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--stages", default="ingest,identity,profiles")
-    parser.add_argument("--shuffle-partitions", type=int, default=16)
-    parser.add_argument("--driver-memory", default="8g")
+    add_spark_options(parser)
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
-    settings = load_config(home=args.home)
-    settings = settings.model_copy(
-        update={
-            "spark": settings.spark.model_copy(
-                update={
-                    "shuffle_partitions": args.shuffle_partitions,
-                    "driver_memory": args.driver_memory,
-                }
-            )
-        }
-    )
+    settings = tuned(load_config(home=args.home), args)
     results: dict[str, Any] = {"users": args.users, "days": args.days}
     if not (args.home / "landing").exists():
         began = time.perf_counter()

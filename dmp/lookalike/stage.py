@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -61,6 +62,8 @@ class LookalikeResult:
     model_version: str | None = None
     report: str | None = None
     gate_report: str | None = None
+    scoring_s: float = 0.0
+    """Wall seconds to score, sort and tier the whole eligible universe."""
 
     def summary(self) -> dict[str, Any]:
         """Key figures for the console."""
@@ -80,6 +83,8 @@ class LookalikeResult:
             )
         for percent, size in self.reach:
             shown[f"tier {percent}%"] = size
+        if self.scoring_s > 0:
+            shown["scored people/s"] = round(self.universe / self.scoring_s)
         for name, value in {**self.guardrails, **self.truth_checks}.items():
             shown[name] = round(value, 4)
         shown["MLflow run"] = self.mlflow_run_id or "-"
@@ -166,6 +171,13 @@ def build_lookalike(
         audience = stack.enter_context(
             kept(audience_rows(scores, result.universe, options.tiers, name), Keep.DISK)
         )
+        began = time.perf_counter()
+        audience.count()  # materialise the kept audience once: the scoring pass itself
+        result.scoring_s = time.perf_counter() - began
+        _log.info(
+            "lookalike: scored and ranked %d people in %.1f s (%.0f people/s)",
+            result.universe, result.scoring_s, result.universe / max(result.scoring_s, 1e-9),
+        )  # fmt: skip
         result.reach = tier_sizes(result.universe, options.tiers)
         if truth_product and (settings.home / "truth").exists():
             from dmp.evaluation.lookalike import future_conversion_lift
@@ -338,6 +350,8 @@ def _track_and_report(
         {_metric_key(k): v for k, v in {**result.guardrails, **result.truth_checks}.items()}
     )
     metrics.update({"seed_matched": result.seed_matched, "universe": result.universe})
+    if result.scoring_s > 0:
+        metrics["scoring_seconds"] = result.scoring_s
     params = {
         "audience": result.audience, "as_of": result.as_of, "seed": result.seed_description,
         **{f"input.{t}": v for t, v in run.inputs.items()},
