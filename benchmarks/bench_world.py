@@ -4,7 +4,8 @@ Generates the world (unless ``--home`` already has one), then runs each stage on
 the same ``execute`` path the CLI uses, and prints seconds and throughput per stage plus the
 stage summaries (identity prints pairwise precision/recall against the planted truth).
 
-Usage: python benchmarks/bench_world.py --users 1000000 --days 1 --home /tmp/dmp-bench-1m
+Usage: python benchmarks/bench_world.py --users 1000000 --days 2 --home /tmp/dmp-bench-1m \
+       [--date 2026-01-01] [--stages ingest,identity,profiles]
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import argparse
 import json
 import logging
 import time
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +34,10 @@ def main() -> None:
     parser.add_argument("--home", type=Path, default=Path("/tmp/dmp-bench-world"))
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--stages", default="ingest,identity,profiles")
+    parser.add_argument(
+        "--date", type=date.fromisoformat, default=None,
+        help="ingest only this landing date (default: every date not ingested yet)",
+    )  # fmt: skip
     add_spark_options(parser)
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
@@ -48,7 +54,7 @@ def main() -> None:
     stages = args.stages.split(",")
     if "ingest" in stages:
         began = time.perf_counter()
-        ingested = execute("ingest", ingest_stage(settings, None), settings, spark=spark)
+        ingested = execute("ingest", ingest_stage(settings, args.date), settings, spark=spark)
         seconds = time.perf_counter() - began
         summary = ingested.summary()
         read = int(summary["records read"])
