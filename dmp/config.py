@@ -45,6 +45,8 @@ class SparkSettings(StrictModel):
     shuffle_partitions: int = Field(8, ge=1)
     driver_memory: str = "4g"
     ui_enabled: bool = False
+    progress_seconds: float = Field(60.0, ge=0)
+    """Log the Spark task progress of a running stage this often; 0 turns it off."""
     conf: dict[str, str] = Field(default_factory=dict)
 
 

@@ -9,11 +9,13 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping
+from contextlib import nullcontext
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from dmp.config import Settings
 from dmp.errors import DmpError, GateFailed, UserError
 from dmp.lake import Lake
+from dmp.progress import SparkProgress
 from dmp.runlog import Run, RunStatus, params_of, record_run
 
 if TYPE_CHECKING:
@@ -83,8 +85,14 @@ def execute(
         spark = session_for(settings, verbose=verbose)
     started = time.perf_counter()
     _log.info("%s: started (run %s)", job, run.run_id)
+    watch = (
+        SparkProgress(spark, job, settings.spark.progress_seconds)
+        if spark is not None
+        else nullcontext()
+    )
     try:
-        result = stage(spark, run)
+        with watch:
+            result = stage(spark, run)
     except GateFailed as error:
         record_run(run, RunStatus.GATE_FAILED, str(error))
         _log.error("%s: data-quality gate failed after %.1fs", job, time.perf_counter() - started)
