@@ -42,7 +42,11 @@ def main() -> None:
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     settings = tuned(load_config(home=args.home), args)
-    results: dict[str, Any] = {"users": args.users, "days": args.days}
+    manifest = args.home / "truth" / "manifest.json"
+    if manifest.exists():  # an existing world: report its size, not the defaults
+        spec = json.loads(manifest.read_text())["spec"]
+        args.users, args.days = spec["users"], spec["days"]
+    results: dict[str, Any] = {"users": args.users, "days": args.days, "date": str(args.date)}
     if not (args.home / "landing").exists():
         began = time.perf_counter()
         world = generate_world(
