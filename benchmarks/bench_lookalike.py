@@ -78,7 +78,7 @@ def main() -> None:
                 "future lift@5%": result.truth_checks.get("future buyers lift@5%", float("nan")),
                 "seconds": time.perf_counter() - started,
                 "scoring s": result.scoring_s,
-                "people/s scored": result.universe / max(result.scoring_s, 1e-9),
+                "people/s scored": result.scored_per_s,
             }
         )
         print(json.dumps(rows[-1], default=str))

@@ -65,6 +65,11 @@ class LookalikeResult:
     scoring_s: float = 0.0
     """Wall seconds to score, sort and tier the whole eligible universe."""
 
+    @property
+    def scored_per_s(self) -> float:
+        """People scored, ranked and tiered per second (0 before scoring)."""
+        return self.universe / self.scoring_s if self.scoring_s > 0 else 0.0
+
     def summary(self) -> dict[str, Any]:
         """Key figures for the console."""
         shown: dict[str, Any] = {
@@ -84,7 +89,7 @@ class LookalikeResult:
         for percent, size in self.reach:
             shown[f"tier {percent}%"] = size
         if self.scoring_s > 0:
-            shown["scored people/s"] = round(self.universe / self.scoring_s)
+            shown["scored people/s"] = round(self.scored_per_s)
         for name, value in {**self.guardrails, **self.truth_checks}.items():
             shown[name] = round(value, 4)
         shown["MLflow run"] = self.mlflow_run_id or "-"
@@ -178,7 +183,7 @@ def build_lookalike(
         result.scoring_s = time.perf_counter() - began
         _log.info(
             "lookalike: scored and ranked %d people in %.1f s (%.0f people/s)",
-            result.universe, result.scoring_s, result.universe / max(result.scoring_s, 1e-9),
+            result.universe, result.scoring_s, result.scored_per_s,
         )  # fmt: skip
         result.reach = tier_sizes(result.universe, options.tiers)
         if truth_product and (settings.home / "truth").exists():
