@@ -1,0 +1,209 @@
+"""The golden flow: one fixed small world through every stage, and digests of every table.
+
+``tests/integration/test_golden.py`` runs it and compares the digests with
+``tests/golden/expected.json``, captured from the code before a change. A change that
+alters results on purpose refreshes the file with
+``DMP_GOLDEN_UPDATE=1 pytest tests/integration/test_golden.py`` and says why in its commit.
+
+Digests are order-independent: per table, the multiset of canonical rows and, to tell which
+column moved, the multiset of each column's values. Floats are compared at 10 significant
+digits (aggregation order may change the last bits); columns that hold wall-clock times, run
+ids or values derived from them are left out (``VOLATILE``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import gzip
+import hashlib
+import json
+import math
+import shutil
+from pathlib import Path
+from typing import Any
+
+from dmp.config import Settings, load_config
+from dmp.generate import WorldSpec, generate_world
+
+WORLD = WorldSpec(users=500, days=7, seed=5, bad_share=0.02, partner_bad_share=0.02, workers=1)
+AUDIENCE = "golden_lal"
+SEED_SEGMENT = "active_buyers"
+
+# Columns whose values depend on the wall clock or on random run ids, per table
+# ("*" applies to every table).
+VOLATILE: dict[str, frozenset[str]] = {
+    "*": frozenset({"ingested_at", "run_id", "export_id", "changed_at"}),
+    "ops/runs": frozenset({"*"}),
+}
+_SKIPPED_TABLES = frozenset({"ops/runs"})
+
+
+def golden_settings(home: Path) -> Settings:
+    """Settings for the golden world: the project's conf, sized for 300 people."""
+    conf = home / "conf"
+    if not conf.exists():
+        shutil.copytree(Path(__file__).parents[2] / "conf", conf)
+        channels = (conf / "channels.yaml").read_text()
+        channels = channels.replace(
+            "    purpose: advertising\n",
+            "    purpose: advertising\n    min_audience: 5\n    part_rows: 50\n",
+        )
+        (conf / "channels.yaml").write_text(channels)
+    settings = load_config(home=home, conf_dir=conf, environ={})
+    lookalike = settings.lookalike.model_copy(
+        update={
+            "min_seed": 20,
+            "min_universe": 100,
+            "bags": 3,
+            "splits": 2,
+            "evaluation_universe": 100,
+        }
+    )
+    return settings.model_copy(update={"lookalike": lookalike})
+
+
+def run_flow(spark: Any, home: Path) -> Settings:
+    """Generate the golden world under ``home`` and run every stage on it."""
+    from dmp.driver import execute
+    from dmp.export.stage import ExportRequest
+    from dmp.generate.outcomes import simulate_outcomes
+    from dmp.lookalike.stage import SeedRequest
+    from dmp.stages import (
+        export_stage,
+        identity_stage,
+        ingest_stage,
+        latest_event_date,
+        lift_stage,
+        lookalike_stage,
+        profiles_stage,
+        segments_stage,
+    )
+
+    settings = golden_settings(home)
+    generate_world(WORLD, home)
+    execute("ingest", ingest_stage(settings, None), settings, spark=spark)
+    execute("identity", identity_stage(settings), settings, spark=spark)
+    as_of = latest_event_date(settings)
+    execute("profiles", profiles_stage(settings, as_of - dt.timedelta(days=2)), settings,
+            spark=spark)  # fmt: skip
+    execute("profiles", profiles_stage(settings, as_of), settings, spark=spark)
+    execute("segments", segments_stage(settings, None, as_of), settings, spark=spark)
+    seed = SeedRequest(segment=SEED_SEGMENT)
+    execute(
+        "lookalike",
+        lookalike_stage(settings, name=AUDIENCE, seed=seed, method="pu", as_of=as_of),
+        settings,
+        spark=spark,
+    )
+    request = ExportRequest(channel="meta", audience=AUDIENCE, holdout=0.2)
+    execute("export", export_stage(settings, request), settings, spark=spark)
+    outcomes = home / "campaign_results" / f"{AUDIENCE}.csv"
+    simulate_outcomes(spark, settings, audience=AUDIENCE, out=outcomes, true_lift=0.3,
+                      base_rate=0.1)  # fmt: skip
+    execute(
+        "lift",
+        lift_stage(settings, audience=AUDIENCE, results=outcomes, export_id=None),
+        settings,
+        spark=spark,
+    )
+    return settings
+
+
+def digests(settings: Settings) -> dict[str, Any]:
+    """Order-independent digests of every table and of the export files."""
+    from dmp.lake import Lake
+
+    lake = Lake(settings.lake_dir)
+    found: dict[str, Any] = {}
+    for info in lake.tables():
+        if info.name in _SKIPPED_TABLES:
+            continue
+        data = lake.read_arrow(info.name)
+        volatile = VOLATILE["*"] | VOLATILE.get(info.name, frozenset())
+        columns = sorted(c for c in data.column_names if c not in volatile)
+        rows = data.select(columns).to_pylist()
+        found[info.name] = _table_digest(columns, rows)
+    found["exports/files"] = _export_digest(settings.exports_dir)
+    return found
+
+
+def _table_digest(columns: list[str], rows: list[dict[str, Any]]) -> dict[str, Any]:
+    row_hashes = []
+    column_sums = dict.fromkeys(columns, 0)
+    for row in rows:
+        parts = []
+        for column in columns:
+            text = _canonical(row[column])
+            parts.append(text)
+            column_sums[column] = (column_sums[column] + _h(text)) % (1 << 64)
+        row_hashes.append(_h("\x1f".join(parts)))
+    return {
+        "rows": len(rows),
+        "digest": f"{sum(row_hashes) % (1 << 64):016x}",
+        "columns": {c: f"{s:016x}" for c, s in column_sums.items()},
+    }
+
+
+def _export_digest(exports: Path) -> dict[str, Any]:
+    """Rows of every exported CSV part (decompressed, sorted), per channel folder."""
+    lines: list[str] = []
+    for part in sorted(exports.rglob("*.csv.gz")):
+        with gzip.open(part, "rt") as handle:
+            lines.extend(handle.read().splitlines()[1:])
+    return {
+        "rows": len(lines),
+        "digest": f"{sum(_h(line) for line in lines) % (1 << 64):016x}",
+        "columns": {},
+    }
+
+
+def _h(text: str) -> int:
+    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big")
+
+
+def _canonical(value: Any) -> str:
+    if value is None:
+        return "∅"
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "nan"
+        return f"{value:.10g}" if value != 0 else "0"
+    if isinstance(value, decimal.Decimal):
+        return _canonical(float(value))
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return "{" + ",".join(f"{k}:{_canonical(v)}" for k, v in sorted(value.items())) + "}"
+    if isinstance(value, list | tuple):
+        return "[" + ",".join(_canonical(v) for v in value) + "]"
+    if isinstance(value, bytes):
+        return value.hex()
+    return json.dumps(value, ensure_ascii=False) if isinstance(value, str) else str(value)
+
+
+def compare(expected: dict[str, Any], actual: dict[str, Any]) -> list[str]:
+    """Readable differences between two digest sets (empty when they agree)."""
+    problems = []
+    for table in sorted(set(expected) | set(actual)):
+        if table not in actual:
+            problems.append(f"{table}: missing (expected {expected[table]['rows']} rows)")
+            continue
+        if table not in expected:
+            problems.append(f"{table}: new table ({actual[table]['rows']} rows)")
+            continue
+        want, got = expected[table], actual[table]
+        if want["rows"] != got["rows"]:
+            problems.append(f"{table}: {got['rows']} rows, expected {want['rows']}")
+        moved = sorted(
+            c
+            for c in set(want["columns"]) | set(got["columns"])
+            if want["columns"].get(c) != got["columns"].get(c)
+        )
+        if moved:
+            problems.append(f"{table}: columns differ: {', '.join(moved)}")
+        elif want["digest"] != got["digest"]:
+            problems.append(f"{table}: rows differ (each column's values agree)")
+    return problems
