@@ -8,8 +8,8 @@ Loads the audience's registered model (alias ``current``), makes the flat featur
 profile of the latest snapshot as the lookalike stage does, stacks ``--copies`` copies of
 them under distinct person ids (``<id>#<copy>``) to reach more rows than the world has
 people, keeps them on disk, then times the stage's own scoring path over all rows:
-``score_people`` (``mapInPandas``, model broadcast) and ``audience_rows`` (distributed sort,
-ranks, tiers). Prints rows/s; nothing is written to the lake.
+``score_people`` (``mapInPandas``, model broadcast, scores kept) and ``audience_rows``
+(distributed sort, ranks numbered in the JVM, tiers). Prints rows/s; nothing is written to the lake.
 """
 
 from __future__ import annotations
@@ -64,10 +64,10 @@ def main() -> None:
         built = time.perf_counter() - began
         logging.info("features of %d rows built and kept in %.1f s", total, built)
         began = time.perf_counter()
-        scores = score_people(spark, model, rows)
-        ranked = audience_rows(scores, total, settings.lookalike.tiers, "bench")
-        with kept(ranked, Keep.DISK) as top:
-            kept_rows = top.count()
+        with kept(score_people(spark, model, rows), Keep.DISK) as scores:
+            ranked = audience_rows(scores, total, settings.lookalike.tiers, "bench")
+            with kept(ranked, Keep.DISK) as top:
+                kept_rows = top.count()
         seconds = time.perf_counter() - began
     print(
         json.dumps(

@@ -1,12 +1,13 @@
 """The one place that decides how intermediate DataFrames are kept (cache or checkpoint).
 
 Stages call :func:`kept` around work that reads an expensive DataFrame more than once
-(a Python parse, an iterative algorithm); nothing else calls ``persist`` or ``checkpoint``.
+(a Python parse, an iterative algorithm), and :func:`numbered` to number rows in a sort
+order; nothing else calls ``persist`` or ``checkpoint``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from enum import StrEnum
 from typing import TYPE_CHECKING
@@ -123,3 +124,44 @@ def kept_rounds(checkpoint_every: int) -> Iterator[RoundKeeper]:
         yield keeper
     finally:
         keeper.release()
+
+
+# monotonically_increasing_id puts the partition index above bit 33 and the row's position
+# within the partition below it.
+_POSITION_BITS = (1 << 33) - 1
+
+
+def numbered(df: DataFrame, order: Sequence[Column | str], name: str = "index") -> DataFrame:
+    """``df`` sorted by ``order``, with a 0-based row number ``name`` in that order.
+
+    ``RDD.zipWithIndex`` on a DataFrame moves every row through Python twice (a count job
+    and a map job). Here everything stays in the JVM: the sorted rows are checkpointed (so
+    their partitions are fixed), a job counts the rows of each sorted partition (one small
+    row per partition reaches the driver), and each row's number is its partition's offset
+    plus its position in the partition (``monotonically_increasing_id`` counts rows within a
+    partition in their stored order). The numbers are those ``zipWithIndex`` gives over the
+    same sorted rows; rows that tie on ``order`` are numbered in an arbitrary but fixed
+    order, so make ``order`` total when that matters.
+
+    Args:
+        df: The rows to number.
+        order: Sort columns (``Column`` expressions may say ``desc()``).
+        name: Name of the number column (a long).
+
+    Returns:
+        The sorted rows with their numbers (backed by a checkpoint, removed once unused).
+    """
+    from pyspark.sql import functions as F
+
+    rows = df.orderBy(*order).checkpoint(eager=True)
+    sizes = rows.groupBy(F.spark_partition_id().alias("p")).count().collect()
+    counts = {int(r["p"]): int(r["count"]) for r in sizes}  # one row per partition
+    offsets, total = [], 0
+    for partition in range(max(counts, default=-1) + 1):
+        offsets.append(total)
+        total += counts.get(partition, 0)
+    if not offsets:
+        return rows.withColumn(name, F.lit(0).cast("long"))
+    offset = F.element_at(F.array(*[F.lit(o) for o in offsets]), F.spark_partition_id() + 1)
+    position = F.monotonically_increasing_id().bitwiseAND(F.lit(_POSITION_BITS))
+    return rows.withColumn(name, (offset.cast("long") + position).cast("long"))

@@ -461,6 +461,35 @@ def _parse_date(text: str, option: str) -> Any:
 
 
 @app.command()
+def optimize(
+    ctx: typer.Context,
+    table: Annotated[
+        list[str] | None, typer.Option(help="Only this table, layer/name (repeatable).")
+    ] = None,
+    retention_hours: Annotated[
+        int | None,
+        typer.Option(min=0, help="Vacuum retention (default: lake.vacuum_retention_hours)."),
+    ] = None,
+    no_vacuum: Annotated[bool, typer.Option(help="Compact only; delete nothing.")] = False,
+) -> None:
+    """Compact small files into larger ones and vacuum files older versions no longer need."""
+    from dmp.driver import execute
+    from dmp.maintenance import OptimizeRequest
+    from dmp.stages import optimize_stage
+
+    settings = _options(ctx).settings
+    request = OptimizeRequest(
+        tables=tuple(table or ()), retention_hours=retention_hours, vacuum=not no_vacuum
+    )
+    result = execute(
+        "optimize", optimize_stage(settings, request), settings,
+        params={"tables": ",".join(request.tables), "retention_hours": retention_hours},
+        needs_spark=False,
+    )  # fmt: skip
+    _print_summary("optimize", result.summary())
+
+
+@app.command()
 def tables(ctx: typer.Context) -> None:
     """List the lake's tables with version, rows, files and last operation."""
     from dmp.lake import Lake

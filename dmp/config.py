@@ -42,8 +42,13 @@ class SparkSettings(StrictModel):
 
     master: str = "local[*]"
     app_name: str = "dmp"
-    shuffle_partitions: int = Field(8, ge=1)
-    driver_memory: str = "4g"
+    shuffle_partitions: int = Field(200, ge=1)
+    """Upper bound of shuffle partitions; adaptive execution merges them into partitions of
+    about ``spark.sql.adaptive.advisoryPartitionSizeInBytes`` (64 MB), so small inputs get
+    few and large inputs many."""
+    driver_memory: str = Field("auto", pattern=r"^(auto|[1-9][0-9]*[kmgt])$")
+    """JVM heap when dmp starts Spark itself (local mode: the whole Spark). ``auto``: 60% of
+    the machine's memory, at least 1g and at most 64g."""
     ui_enabled: bool = False
     progress_seconds: float = Field(60.0, ge=0)
     """Log the Spark task progress of a running stage this often; 0 turns it off."""
@@ -55,6 +60,9 @@ class LakeSettings(StrictModel):
 
     engine: Literal["delta-rs"] = "delta-rs"
     vacuum_retention_hours: int = Field(168, ge=0)
+    """``dmp optimize`` keeps the files older versions need for this long (time travel)."""
+    target_file_mb: int = Field(128, ge=1)
+    """``dmp optimize`` compacts small files into files of about this size."""
 
 
 class MlflowSettings(StrictModel):

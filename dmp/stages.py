@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from dmp.identity.stage import IdentityResult
     from dmp.ingest.stage import IngestResult
     from dmp.lookalike.stage import LookalikeResult, SeedRequest
+    from dmp.maintenance import OptimizeRequest, OptimizeResult
     from dmp.privacy.erasure import ErasureRequest, ErasureResult
     from dmp.profiles.stage import ProfileResult
     from dmp.segments.stage import SegmentResult
@@ -209,5 +210,18 @@ def lift_stage(
         return measure_lift(
             spark, settings, run, audience=audience, results=results, export_id=export_id
         )
+
+    return stage
+
+
+def optimize_stage(
+    settings: Settings, request: OptimizeRequest
+) -> Callable[[SparkSession | None, Run], OptimizeResult]:
+    """``dmp optimize``: compact small files and vacuum old ones (delta-rs, no Spark)."""
+
+    def stage(spark: SparkSession | None, run: Run) -> OptimizeResult:
+        from dmp.maintenance import optimize_lake
+
+        return optimize_lake(settings, run, request)
 
     return stage

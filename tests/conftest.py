@@ -50,6 +50,7 @@ def spark(spark_home: Path) -> Iterator[object]:
             "spark.default.parallelism": "2",
             "spark.ui.enabled": "false",
             "spark.sql.adaptive.enabled": "false",
+            "spark.driver.memory": "3g",
         },
     )
     yield session

@@ -1,6 +1,6 @@
 """Export files: gzip CSV parts in a deterministic order, published atomically.
 
-Spark sorts the rows (distributed), numbers them with ``zipWithIndex`` and writes part ``k``
+Spark sorts the rows (distributed), numbers them in the JVM and writes part ``k``
 with rows ``[k * part_rows, (k + 1) * part_rows)``. Everything is written into a hidden
 ``.tmp-*`` folder and becomes visible with one rename, manifest included, so a killed
 export leaves nothing visible; leftovers of killed exports are removed by the next one.
@@ -20,6 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from dmp.caching import numbered
 
 _log = logging.getLogger(__name__)
 TEMP_PREFIX = ".tmp-"
@@ -62,12 +65,12 @@ def write_parts(
         The parts written, in order.
     """
     target.mkdir(parents=True, exist_ok=True)
-    ordered = rows.orderBy("_order", "person_id")
-    numbered = ordered.rdd.zipWithIndex().map(
-        lambda pair: (*[pair[0][c] for c in columns], int(pair[1]) // part_rows, int(pair[1]))
+    ordered = numbered(rows, ["_order", "person_id"], "_index")
+    frame = ordered.select(
+        *[F.col(c).cast("string").alias(c) for c in columns],
+        F.floor(F.col("_index") / part_rows).cast("long").alias("_part"),
+        "_index",
     )
-    schema = ", ".join(f"`{c}` string" for c in columns) + ", _part long, _index long"
-    frame = numbered.toDF(schema)
     total = frame.count()
     if total == 0:
         return []

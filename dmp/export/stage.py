@@ -231,7 +231,7 @@ def _contacts(spark: SparkSession, settings: Settings, run: Run, day: date) -> D
 
     events = run.read(spark, EVENTS_TABLE).filter(until(day))
     identity_map = run.read(spark, IDENTITY_MAP_TABLE)
-    return contact_points(attribute_events(events, identity_map, settings.identity.priority))
+    return contact_points(attribute_events(events, identity_map, settings.identity))
 
 
 def _previous_export(spark: SparkSession, run: Run, name: str, channel_name: str) -> str | None:

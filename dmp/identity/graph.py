@@ -10,7 +10,7 @@ from pyspark.sql import functions as F
 from dmp.identity.settings import IdentitySettings
 
 # bronze column -> identifier type; previousId of an alias call is an earlier anonymous id.
-_SOURCES: tuple[tuple[str, str], ...] = (
+IDENTIFIER_SOURCES: tuple[tuple[str, str], ...] = (
     ("user_id", "user_id"),
     ("anonymous_id", "anonymous_id"),
     ("previous_id", "anonymous_id"),
@@ -23,26 +23,45 @@ _SOURCES: tuple[tuple[str, str], ...] = (
 _CASE_INSENSITIVE = ("device_id", "advertising_id", "email_sha256", "phone_sha256")
 
 
-def event_identifiers(events: DataFrame) -> DataFrame:
-    """One row per (event, identifier): ``source, message_id, event_time, id_type, id_value``.
+def identifier_value(column: str, id_type: str) -> Column:
+    """An event's identifier as the identity map keys it: trimmed; device, advertising and
+    hashed ids lower-cased; partner ids namespaced by partner (``mobi_beta:abc``) so two
+    partners' ids never collide."""
+    value = F.trim(F.col(column))
+    if id_type in _CASE_INSENSITIVE:
+        value = F.lower(value)
+    if id_type == "partner_uid":
+        value = F.concat(F.col("source"), F.lit(":"), value)
+    return value
 
-    Values are trimmed; device, advertising and hashed ids lower-cased; partner ids are
-    namespaced by partner (``mobi_beta:abc``) so two partners' ids never collide.
+
+EVENT = "event"
+"""Column holding an event's key within one run (see :func:`with_event_keys`)."""
+
+
+def with_event_keys(events: DataFrame) -> DataFrame:
+    """``events`` plus ``event``: a 64-bit key unique to each row, for this run only.
+
+    Bronze holds one row per ``(source, message_id)``; a long stands for that pair in the
+    graph's shuffles and joins (a third of the bytes of the two strings, and no hash that
+    could merge two events). Keys depend on the scan's partitioning: compute them once and
+    keep the result while it is used.
     """
-    entries = []
-    for column, id_type in _SOURCES:
-        value = F.trim(F.col(column))
-        if id_type in _CASE_INSENSITIVE:
-            value = F.lower(value)
-        if id_type == "partner_uid":
-            value = F.concat(F.col("source"), F.lit(":"), value)
-        entries.append(F.struct(F.lit(id_type).alias("id_type"), value.alias("id_value")))
-    exploded = events.select(
-        "source", "message_id", "event_time", F.explode(F.array(*entries)).alias("identifier")
-    )
+    return events.withColumn(EVENT, F.monotonically_increasing_id())
+
+
+def event_identifiers(events: DataFrame) -> DataFrame:
+    """One row per (event, identifier): ``event, event_time, id_type, id_value`` (values as
+    :func:`identifier_value` normalises them); ``events`` carries :func:`with_event_keys`."""
+    entries = [
+        F.struct(
+            F.lit(id_type).alias("id_type"), identifier_value(column, id_type).alias("id_value")
+        )
+        for column, id_type in IDENTIFIER_SOURCES
+    ]
+    exploded = events.select(EVENT, "event_time", F.explode(F.array(*entries)).alias("identifier"))
     return exploded.select(
-        "source",
-        "message_id",
+        EVENT,
         "event_time",
         F.col("identifier.id_type").alias("id_type"),
         F.col("identifier.id_value").alias("id_value"),
@@ -62,28 +81,34 @@ def blocked(id_value: Column, settings: IdentitySettings) -> Column:
 def node_ids(identifiers: DataFrame) -> DataFrame:
     """A dense 64-bit id per distinct identifier: ``id_type, id_value, node``.
 
-    Ids come from ``zipWithIndex`` over the sorted identifiers, so they are exact (no hash
-    collisions can merge two identifiers) and the same data gives the same ids.
+    Ids are positions in the sorted identifiers (:func:`dmp.caching.numbered`), so they are
+    exact (no hash collisions can merge two identifiers) and the same data gives the same
+    ids.
     """
-    distinct = identifiers.select("id_type", "id_value").distinct().orderBy("id_type", "id_value")
-    indexed = distinct.rdd.zipWithIndex().map(lambda pair: (pair[0][0], pair[0][1], pair[1]))
-    return indexed.toDF("id_type string, id_value string, node long")
+    from dmp.caching import numbered
+
+    distinct = identifiers.select("id_type", "id_value").distinct()
+    return numbered(distinct, ["id_type", "id_value"], "node")
 
 
-def identifier_stats(identifiers: DataFrame) -> DataFrame:
-    """Per identifier: events, first and last seen."""
-    return identifiers.groupBy("id_type", "id_value").agg(
-        F.countDistinct("source", "message_id").alias("events"),
+def identifier_stats(per_event: DataFrame) -> DataFrame:
+    """Per node: ``node, events, first_seen_at, last_seen_at``.
+
+    Args:
+        per_event: :func:`event_nodes` (one row per distinct event and identifier).
+    """
+    return per_event.groupBy("node").agg(
+        F.count(F.lit(1)).alias("events"),
         F.min("event_time").alias("first_seen_at"),
         F.max("event_time").alias("last_seen_at"),
     )
 
 
 def event_nodes(identifiers: DataFrame, nodes: DataFrame) -> DataFrame:
-    """``source, message_id, node, id_type`` for every (event, identifier) pair."""
+    """``event, event_time, node, id_type`` for every distinct (event, identifier) pair."""
     return (
         identifiers.join(nodes, ["id_type", "id_value"])
-        .select("source", "message_id", "node", "id_type")
+        .select(EVENT, "event_time", "node", "id_type")
         .distinct()
     )
 
@@ -95,11 +120,11 @@ def user_links(per_event: DataFrame) -> DataFrame:
         ``node, user_node, events``.
     """
     users = per_event.filter(F.col("id_type") == "user_id").select(
-        "source", "message_id", F.col("node").alias("user_node")
+        EVENT, F.col("node").alias("user_node")
     )
     others = per_event.filter(F.col("id_type") != "user_id")
     return (
-        others.join(users, ["source", "message_id"])
+        others.join(users, EVENT)
         .groupBy("node", "user_node")
         .agg(F.count(F.lit(1)).alias("events"))
     )
@@ -115,9 +140,11 @@ def star_edges(per_event: DataFrame, excluded: DataFrame) -> DataFrame:
     Returns:
         ``src, dst, events`` with ``src < dst``; ``events`` counts supporting events.
     """
+    from pyspark.sql import Window
+
     kept = per_event.join(excluded.select("node"), "node", "left_anti")
-    centres = kept.groupBy("source", "message_id").agg(F.min("node").alias("centre"))
-    edges = kept.join(centres, ["source", "message_id"]).filter(F.col("node") != F.col("centre"))
+    centre = F.min("node").over(Window.partitionBy(EVENT))
+    edges = kept.withColumn("centre", centre).filter(F.col("node") != F.col("centre"))
     return edges.groupBy(F.col("centre").alias("src"), F.col("node").alias("dst")).agg(
         F.count(F.lit(1)).alias("events")
     )

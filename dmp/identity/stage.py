@@ -15,6 +15,8 @@ from dmp.caching import Keep, kept
 from dmp.config import Settings
 from dmp.errors import UserError
 from dmp.identity.graph import (
+    EVENT,
+    IDENTIFIER_SOURCES,
     blocked,
     event_identifiers,
     event_nodes,
@@ -22,6 +24,7 @@ from dmp.identity.graph import (
     node_ids,
     star_edges,
     user_links,
+    with_event_keys,
 )
 from dmp.identity.resolve import (
     CONTESTED,
@@ -102,12 +105,16 @@ def resolve_identities(spark: SparkSession, settings: Settings, run: Run) -> Ide
         raise UserError("bronze/events does not exist yet: run `dmp ingest` first")
     result = IdentityResult()
     with ExitStack() as stack:
-        events = run.read(spark, EVENTS_TABLE)
-        flagged = event_identifiers(events).withColumn("blocked", blocked(F.col("id_value"), rules))
+        events = run.read(spark, EVENTS_TABLE).select(
+            "source", "event_time", *(column for column, _ in IDENTIFIER_SOURCES)
+        )
+        flagged = event_identifiers(with_event_keys(events)).withColumn(
+            "blocked", blocked(F.col("id_value"), rules)
+        )
         flagged = stack.enter_context(kept(flagged, Keep.DISK))
         _count_blocked(flagged, result)
         identifiers = flagged.filter(~F.col("blocked")).drop("blocked")
-        nodes = stack.enter_context(kept(node_ids(identifiers)))
+        nodes = node_ids(identifiers)
         result.identifiers_in_bronze = nodes.count()
         per_event = stack.enter_context(kept(event_nodes(identifiers, nodes)))
         classes = stack.enter_context(kept(classify_nodes(nodes, user_links(per_event), rules)))
@@ -127,18 +134,18 @@ def resolve_identities(spark: SparkSession, settings: Settings, run: Run) -> Ide
             .join(nodes, "node")
             .select("id_type", "id_value", "person_key", "resolved")
         )
-        identity_map, changes = _named_map(spark, run, members, identifiers)
+        stats = identifier_stats(per_event).join(nodes, "node").drop("node")
+        identity_map, changes = _named_map(spark, run, members, stats)
         _publish(spark, settings, run, identity_map, changes, result)
     return result
 
 
 def _named_map(
-    spark: SparkSession, run: Run, members: DataFrame, identifiers: DataFrame
+    spark: SparkSession, run: Run, members: DataFrame, stats: DataFrame
 ) -> tuple[DataFrame, DataFrame]:
     previous = run.read(spark, IDENTITY_MAP_TABLE) if run.lake.exists(IDENTITY_MAP_TABLE) else None
     salt = str(run.inputs.get(IDENTITY_MAP_TABLE, -1))
     named, changes = assign_person_ids(members, previous, salt)
-    stats = identifier_stats(identifiers)
     identity_map = named.join(stats, ["id_type", "id_value"]).select(
         "id_type",
         "id_value",
@@ -201,7 +208,7 @@ def _count_blocked(identifiers: DataFrame, result: IdentityResult) -> None:
     rows = (
         identifiers.filter(F.col("blocked"))
         .groupBy("id_type")
-        .agg(F.countDistinct("source", "message_id").alias("events"))
+        .agg(F.countDistinct(EVENT).alias("events"))
         .collect()
     )
     for row in rows:  # one row per identifier type

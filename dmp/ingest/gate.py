@@ -43,6 +43,7 @@ def bronze_gate(
         reports_dir=settings.reports_dir,
         run_id=run.run_id,
         extra_outcomes=outcomes,
+        persist=False,  # a projection of the stage's cached parse
     )
     return str(report.report_dir)
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from dmp.caching import Keep, kept
+from dmp.caching import kept
 from dmp.config import Settings
 from dmp.errors import UserError
 from dmp.ingest.landing import (
@@ -23,8 +24,8 @@ from dmp.ingest.schema import (
     EVENT_PARTITION,
     EVENTS_TABLE,
     INGESTED_FILES_TABLE,
-    PARSED_SCHEMA,
     QUARANTINE_TABLE,
+    READ_SCHEMA,
 )
 from dmp.ingest.transforms import (
     ACCEPTED,
@@ -34,6 +35,7 @@ from dmp.ingest.transforms import (
     events_rows,
     outcome_counts,
     quarantine_rows,
+    repeated_lines,
 )
 from dmp.runlog import Run
 
@@ -41,6 +43,9 @@ if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
 _log = logging.getLogger(__name__)
+# Repeated lines (duplicates, re-read files) up to this many are shipped to every task.
+_BROADCAST_ROWS = 2_000_000
+_LANDING_BYTES_PER_FILE = 64 * 2**20
 
 
 @dataclass
@@ -143,12 +148,16 @@ def ingest(
         max_quantity=options.max_quantity,
     )
     parsed = _parse(spark, todo, parse_settings)
-    with kept(parsed, Keep.DISK) as parsed_kept:
+    # One copy of the parsed batch (Spark's compressed columnar cache, spilling to disk):
+    # the duplicate check, the counts, the gate and both writes read it.
+    with kept(parsed) as parsed_kept:
         existing = _existing_events(spark, run, parsed_kept, options.dedupe_window_days)
         quarantined_before = _existing_quarantine(spark, run)
-        classified = classify(parsed_kept, existing, quarantined_before)
-        with kept(classified) as classified_kept:
-            _count(classified_kept, result)
+        repeated = repeated_lines(parsed_kept, existing, quarantined_before)
+        with kept(repeated) as repeated_kept:
+            small = repeated_kept.count() <= _BROADCAST_ROWS
+            classified = classify(parsed_kept, repeated_kept, broadcast=small)
+            _count(classified, result)
             run.count("files", result.files)
             for key in ("read", "accepted", "quarantined", "duplicates"):
                 run.count(key, getattr(result, key))
@@ -160,11 +169,15 @@ def ingest(
                 result.duplicates,
             )
             stamp = _timestamp_literal(ingested_at)
-            events = events_rows(classified_kept, stamp, run.run_id)
+            events = events_rows(classified, stamp, run.run_id)
             result.gate_report = _gate(spark, settings, run, events, result)
-            quarantine = quarantine_rows(classified_kept, stamp, run.run_id)
+            # Files sized for reading: a task per ~64 MB of landing data writes one file per
+            # date it holds, not one task per landing file (hundreds of small files).
+            quarantine = quarantine_rows(classified, stamp, run.run_id).coalesce(1)
             written = run.write(quarantine, QUARANTINE_TABLE, partition_by=["landing_date"])
             result.quarantine_version = written.version
+            tasks = max(1, math.ceil(sum(f.size for f in todo) / _LANDING_BYTES_PER_FILE))
+            events = events.coalesce(tasks)
             written = run.write(events, EVENTS_TABLE, partition_by=[EVENT_PARTITION])
             result.events_version = written.version
     run.write_arrow(ingested_files_table(todo, run.run_id), INGESTED_FILES_TABLE)
@@ -172,6 +185,7 @@ def ingest(
 
 
 def _parse(spark: SparkSession, files: list[LandingFile], settings: ParseSettings) -> DataFrame:
+    from dmp.ingest.fast import parse_canonical
     from dmp.lake._schema import arrow_to_spark
 
     listing = spark.createDataFrame(
@@ -180,8 +194,13 @@ def _parse(spark: SparkSession, files: list[LandingFile], settings: ParseSetting
     )
     # One task per file: gzip files cannot be split, and line numbers are per file.
     listing = listing.repartition(max(1, len(files)))
-    return listing.mapInArrow(
-        lambda batches: parse_files(batches, settings), arrow_to_spark(PARSED_SCHEMA)
+    read = listing.mapInArrow(
+        lambda batches: parse_files(batches, settings), arrow_to_spark(READ_SCHEMA)
+    )
+    return parse_canonical(
+        read,
+        default_country_code=settings.default_country_code,
+        consent_purposes=settings.consent_purposes,
     )
 
 

@@ -13,8 +13,16 @@ QUARANTINED = "quarantined"
 DUPLICATE = "duplicate"
 
 
-def classify(parsed: DataFrame, existing: DataFrame, quarantined_before: DataFrame) -> DataFrame:
-    """Give every parsed line an ``outcome``: accepted, quarantined or duplicate.
+def repeated_lines(
+    parsed: DataFrame, existing: DataFrame, quarantined_before: DataFrame
+) -> DataFrame:
+    """The lines whose outcome is not the parser's verdict: copies and re-read lines.
+
+    Works on the narrow key columns only (the wide parsed rows are never shuffled): within
+    the batch the first occurrence of a ``(source, message_id)`` (by landing date, file,
+    line) wins; a later copy with the same body is a duplicate and one with a different
+    body a ``duplicate_conflict``; the same against events already in bronze. Lines
+    quarantined by an earlier run are duplicates, so a re-run adds nothing.
 
     Args:
         parsed: Output of the parsers (``PARSED_SCHEMA``), one row per input line.
@@ -22,15 +30,12 @@ def classify(parsed: DataFrame, existing: DataFrame, quarantined_before: DataFra
         quarantined_before: ``source_file, source_line`` already in the quarantine table.
 
     Returns:
-        ``parsed`` plus ``outcome``; ``reason`` is set for every quarantined row. Within
-        the batch the first occurrence of a ``(source, message_id)`` (by landing date,
-        file, line) wins; a later copy with the same body is a duplicate and one with a
-        different body a ``duplicate_conflict``; the same against events already in bronze.
-        Lines quarantined by an earlier run count as duplicates so a re-run adds nothing.
+        ``source_file, source_line, _outcome, _reason`` (``_reason`` is set for conflicts
+        only; a re-read bad line keeps its parse reason). Usually small.
     """
-    good = parsed.filter(F.col("reason").isNull())
-    bad = parsed.filter(F.col("reason").isNotNull())
-
+    good = parsed.filter(F.col("reason").isNull()).select(
+        "source", "message_id", "message_hash", "landing_date", "source_file", "source_line"
+    )
     order = Window.partitionBy("source", "message_id").orderBy(
         "landing_date", "source_file", "source_line"
     )
@@ -41,35 +46,49 @@ def classify(parsed: DataFrame, existing: DataFrame, quarantined_before: DataFra
         "source", "message_id", F.col("message_hash").alias("_bronze_hash")
     ).dropDuplicates(["source", "message_id"])
     matched = ranked.join(known, ["source", "message_id"], "left")
-    reference = F.coalesce(F.col("_bronze_hash"), F.col("_first_hash"))
-    is_copy = F.col("_bronze_hash").isNotNull() | (F.col("_rank") > 1)
-    good_outcomes = (
-        matched.withColumn(
-            "outcome",
-            F.when(~is_copy, F.lit(ACCEPTED))
-            .when(F.col("message_hash") == reference, F.lit(DUPLICATE))
-            .otherwise(F.lit(QUARANTINED)),
-        )
-        .withColumn(
-            "reason",
-            F.when(
-                F.col("outcome") == QUARANTINED, F.lit(QuarantineReason.DUPLICATE_CONFLICT.value)
-            ),
-        )
-        .drop("_rank", "_first_hash", "_bronze_hash")
+    copies = matched.filter(F.col("_bronze_hash").isNotNull() | (F.col("_rank") > 1))
+    same_body = F.col("message_hash") == F.coalesce(F.col("_bronze_hash"), F.col("_first_hash"))
+    copies = copies.select(
+        "source_file",
+        "source_line",
+        F.when(same_body, F.lit(DUPLICATE)).otherwise(F.lit(QUARANTINED)).alias("_outcome"),
+        F.when(~same_body, F.lit(QuarantineReason.DUPLICATE_CONFLICT.value)).alias("_reason"),
     )
-
     seen = quarantined_before.select("source_file", "source_line").distinct()
-    seen = seen.withColumn("_seen", F.lit(True))
-    bad_outcomes = (
-        bad.join(seen, ["source_file", "source_line"], "left")
-        .withColumn(
-            "outcome",
-            F.when(F.col("_seen"), F.lit(DUPLICATE)).otherwise(F.lit(QUARANTINED)),
+    reread = (
+        parsed.filter(F.col("reason").isNotNull())
+        .select("source_file", "source_line")
+        .join(seen, ["source_file", "source_line"])
+        .select(
+            "source_file",
+            "source_line",
+            F.lit(DUPLICATE).alias("_outcome"),
+            F.lit(None).cast("string").alias("_reason"),
         )
-        .drop("_seen")
     )
-    return good_outcomes.unionByName(bad_outcomes)
+    return copies.unionByName(reread)
+
+
+def classify(parsed: DataFrame, repeated: DataFrame, *, broadcast: bool = True) -> DataFrame:
+    """Give every parsed line an ``outcome``: accepted, quarantined or duplicate.
+
+    Args:
+        parsed: Output of the parsers, one row per input line.
+        repeated: :func:`repeated_lines` of the same batch.
+        broadcast: Ship ``repeated`` to every task (it is usually small) instead of
+            shuffling the wide parsed rows to join it.
+
+    Returns:
+        ``parsed`` plus ``outcome``; ``reason`` is set for every quarantined row.
+    """
+    verdicts = F.broadcast(repeated) if broadcast else repeated
+    joined = parsed.join(verdicts, ["source_file", "source_line"], "left")
+    parsed_outcome = F.when(F.col("reason").isNull(), F.lit(ACCEPTED)).otherwise(F.lit(QUARANTINED))
+    return (
+        joined.withColumn("outcome", F.coalesce(F.col("_outcome"), parsed_outcome))
+        .withColumn("reason", F.coalesce(F.col("_reason"), F.col("reason")))
+        .drop("_outcome", "_reason")
+    )
 
 
 def events_rows(classified: DataFrame, ingested_at: Column, run_id: str) -> DataFrame:

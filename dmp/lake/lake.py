@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import pyarrow as pa
 
+from dmp.errors import root_cause
 from dmp.lake._files import partition_value_string
 from dmp.lake._schema import arrow_to_spark, nullable_schema, plan_schema, spark_to_arrow
 from dmp.lake.errors import LakeError, LakeWriteError, TableNotFound
@@ -32,10 +33,9 @@ __all__ = ["Commit", "Lake", "TableInfo", "WriteResult"]
 _log = logging.getLogger(__name__)
 _TABLE_NAME = re.compile(r"^[a-z][a-z0-9_]*/[a-z][a-z0-9_]*$")
 _UNSUPPORTED_FEATURES = {"deletionVectors", "columnMapping"}
+_MAINTENANCE_OPERATIONS = frozenset({"OPTIMIZE", "VACUUM START", "VACUUM END"})
 
 WriteMode = Literal["append", "overwrite"]
-_EXCEPTION_LINE = re.compile(r"^([A-Za-z_][\w.]*(?:Error|Exception)): (.+)$")
-_WRAPPER_PREFIXES = ("org.", "java.", "py4j", "pyspark.errors", "scala.")
 
 
 @dataclass(frozen=True)
@@ -305,7 +305,7 @@ class Lake:
         except Exception as error:
             remove_uncommitted_files(str(path), request.write_id)
             raise LakeWriteError(
-                f"writing {name} failed; it stays at version {before}: {_root_cause(error)}"
+                f"writing {name} failed; it stays at version {before}: {root_cause(error)}"
             ) from error
         return self._result_of(name, request.write_id)
 
@@ -382,6 +382,20 @@ class Lake:
             )
         return commits
 
+    def changed_since(self, name: str, version: int) -> bool:
+        """Whether a commit after ``version`` changed the table's rows.
+
+        Maintenance commits (compaction, vacuum) add versions but change no row, so a
+        stage that read ``version`` is still up to date after them.
+        """
+        current = self.version(name)
+        if current is None or current == version:
+            return current != version
+        newer = [c for c in self.history(name, limit=current - version) if c.version > version]
+        return len(newer) < current - version or any(
+            c.operation not in _MAINTENANCE_OPERATIONS for c in newer
+        )
+
     def delete(
         self, name: str, predicate: str, *, metadata: Mapping[str, str] | None = None
     ) -> int:
@@ -431,6 +445,40 @@ class Lake:
             raise LakeError(f"vacuum of {name} refused: {error}") from error
         return list(deleted)
 
+    def optimize(
+        self,
+        name: str,
+        *,
+        target_size: int = 128 * 2**20,
+        metadata: Mapping[str, str] | None = None,
+    ) -> dict[str, int]:
+        """Compact small files into files of about ``target_size`` bytes (one commit).
+
+        delta-rs rewrites the small files of each partition together, keeping row order;
+        readers see the same rows before and after, and the old files stay until
+        :meth:`vacuum` removes them. A table with nothing to compact gets no new version.
+
+        Returns:
+            ``files_removed``, ``files_added``, ``partitions_optimized`` (0 when nothing
+            changed).
+        """
+        from deltalake import CommitProperties
+
+        table = self._open(name)
+        custom = {"dmp.table": name, **dict(metadata or {})}
+        try:
+            metrics = table.optimize.compact(
+                target_size=target_size,
+                commit_properties=CommitProperties(custom_metadata=custom),
+            )
+        except Exception as error:
+            raise LakeWriteError(f"compacting {name} failed: {root_cause(error)}") from error
+        return {
+            "files_removed": int(metrics.get("numFilesRemoved", 0) or 0),
+            "files_added": int(metrics.get("numFilesAdded", 0) or 0),
+            "partitions_optimized": int(metrics.get("partitionsOptimized", 0) or 0),
+        }
+
     def purge_history(self, name: str) -> None:
         """Forget every older version, log included (erasure): checkpoint, then drop the
         commit files before it. Old commits carry per-file statistics (min/max values), so
@@ -450,28 +498,28 @@ class Lake:
 
     def tables(self) -> list[TableInfo]:
         """Every table under the root, sorted by name."""
-        infos: list[TableInfo] = []
         if not self.root.exists():
-            return infos
-        for log in sorted(self.root.glob("*/*/_delta_log")):
-            name = f"{log.parent.parent.name}/{log.parent.name}"
-            if not _TABLE_NAME.match(name):
-                continue
-            table = self._open(name)
-            last = table.history(limit=1)[0]
-            actions = pa.table(table.get_add_actions(flatten=True))
-            infos.append(
-                TableInfo(
-                    name=name,
-                    version=table.version(),
-                    rows=_count_rows(table),
-                    files=actions.num_rows,
-                    partition_by=tuple(table.metadata().partition_columns),
-                    last_operation=str(last.get("operation", "")),
-                    last_commit_at=datetime.fromtimestamp(last["timestamp"] / 1000, tz=UTC),
-                )
-            )
-        return infos
+            return []
+        names = (
+            f"{log.parent.parent.name}/{log.parent.name}"
+            for log in self.root.glob("*/*/_delta_log")
+        )
+        return [self.info(name) for name in sorted(names) if _TABLE_NAME.match(name)]
+
+    def info(self, name: str) -> TableInfo:
+        """Version, rows, live files, partitioning and last commit of one table."""
+        table = self._open(name)
+        last = table.history(limit=1)[0]
+        actions = pa.table(table.get_add_actions(flatten=True))
+        return TableInfo(
+            name=name,
+            version=table.version(),
+            rows=_count_rows(table),
+            files=actions.num_rows,
+            partition_by=tuple(table.metadata().partition_columns),
+            last_operation=str(last.get("operation", "")),
+            last_commit_at=datetime.fromtimestamp(last["timestamp"] / 1000, tz=UTC),
+        )
 
 
 def _register_sink(spark: SparkSession, sink: type) -> None:
@@ -513,16 +561,3 @@ def _conform(
         else:
             columns.append(F.col(field.name))
     return df.select(*columns)
-
-
-def _root_cause(error: BaseException) -> str:
-    """The Python exception line buried in a Spark error (Java frames and wrappers dropped)."""
-    found = None
-    for line in str(error).splitlines():
-        match = _EXCEPTION_LINE.match(line.strip())
-        if match and not match.group(1).startswith(_WRAPPER_PREFIXES):
-            found = f"{match.group(1).rsplit('.', 1)[-1]}: {match.group(2)}"
-    if found:
-        return found
-    text = str(error).strip()
-    return (text.splitlines()[0] if text else type(error).__name__)[:500]

@@ -55,7 +55,7 @@ def person_embeddings(
 ) -> DataFrame:
     """Fit implicit ALS and return ``person_id, as_of, embedding`` (array<double>).
 
-    Persons and products get dense integer ids (ALS needs int ids) from ``zipWithIndex`` over
+    Persons and products get dense integer ids (ALS needs int ids): their positions in
     their sorted keys, so the same data gives the same factorisation.
     """
     from pyspark.ml.recommendation import ALS
@@ -87,6 +87,7 @@ def person_embeddings(
 
 
 def _indexed(keys: DataFrame, key: str, name: str) -> DataFrame:
-    ordered = keys.orderBy(key)
-    rdd = ordered.rdd.zipWithIndex().map(lambda pair: (pair[0][0], int(pair[1])))
-    return rdd.toDF(f"{key} string, {name} int")
+    from dmp.caching import numbered
+
+    ordered = numbered(keys, [key], "_index")
+    return ordered.select(key, F.col("_index").cast("int").alias(name))

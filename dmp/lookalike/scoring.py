@@ -1,8 +1,9 @@
 """Score the whole universe in Spark tasks and cut it into ad-platform style tiers.
 
 The fitted model is broadcast once; ``mapInPandas`` tasks score their partitions. Ranks come
-from a distributed sort plus ``zipWithIndex`` (no single-partition window), so nothing that
-grows with the universe reaches the driver.
+from a distributed sort numbered in the JVM (:func:`dmp.caching.numbered`; no
+single-partition window, no row through Python), so nothing that grows with the universe
+reaches the driver.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import pandas as pd
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from dmp.caching import numbered
 from dmp.lookalike.models import LookalikeModel
 
 
@@ -41,11 +43,8 @@ def audience_rows(
     the person: the top 1% is tier 1, the next 1% tier 2, and so on, so "the 5% lookalike"
     is ``tier <= 5``. Ties in score are broken by ``person_id``.
     """
-    ordered = scores.orderBy(F.desc("score"), F.asc("person_id"))
-    ranked = ordered.rdd.zipWithIndex().map(
-        lambda pair: (pair[0]["person_id"], float(pair[0]["score"]), int(pair[1]) + 1)
-    )
-    frame = ranked.toDF("person_id string, score double, rank long")
+    ordered = numbered(scores, [F.desc("score"), F.asc("person_id")], "_index")
+    frame = ordered.select("person_id", "score", (F.col("_index") + 1).alias("rank"))
     cuts = tier_sizes(universe_size, tiers)
     tier = F.lit(None).cast("int")
     for percent, size in sorted(cuts, reverse=True):

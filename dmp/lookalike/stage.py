@@ -172,10 +172,11 @@ def build_lookalike(
         result.evaluation = {n: evaluation.methods[n] for n in (*candidates, *BASELINES)}
         model = _final_model(chosen, spec, seed_sample, pool, options)
         result.guardrails = _guardrails(chosen, spec, seed_sample, pool, model, options)
-        # Timed from here: the sort and zipWithIndex in audience_rows already run jobs, and
-        # the count materialises the rest (scoring, ranking and tiering of the universe).
+        # Timed from here: scoring, ranking and tiering of the universe. The scores are kept
+        # before the sort, which samples its input first: the model runs once per person.
         began = time.perf_counter()
         scores = score_people(spark, model, features.join(universe, "person_id"))
+        scores = stack.enter_context(kept(scores, Keep.DISK))
         audience = stack.enter_context(
             kept(audience_rows(scores, result.universe, options.tiers, name), Keep.DISK)
         )
@@ -268,9 +269,7 @@ def _embeddings(spark: SparkSession, settings: Settings, run: Run, day: date) ->
     from dmp.profiles.attribution import attribute_events, until
 
     events = run.read(spark, EVENTS_TABLE).filter(until(day))
-    attributed = attribute_events(
-        events, run.read(spark, IDENTITY_MAP_TABLE), settings.identity.priority
-    )
+    attributed = attribute_events(events, run.read(spark, IDENTITY_MAP_TABLE), settings.identity)
     matrix = interactions(attributed, settings.lookalike.embedding)
     with kept(matrix, Keep.DISK) as cached:
         fitted = person_embeddings(

@@ -120,7 +120,31 @@ def run_pipeline(settings: Settings, dates: list[date], *, verbose: bool = False
                         _detail(outcome),
                     )
                 )
+        if settings.pipeline.optimize and any(
+            step.status == RunStatus.SUCCEEDED for step in result.steps
+        ):
+            result.steps.append(_maintain(settings, max(dates), result.run_id))
     return result
+
+
+def _maintain(settings: Settings, day: date, pipeline_run_id: str) -> StepOutcome:
+    """Compact and vacuum the lake once the dates are done (only when a stage wrote)."""
+    from dmp.maintenance import OptimizeRequest
+    from dmp.stages import optimize_stage
+
+    started = time.perf_counter()
+    outcome = execute(
+        "optimize",
+        optimize_stage(settings, OptimizeRequest()),
+        settings,
+        needs_spark=False,
+        pipeline_run_id=pipeline_run_id,
+    )
+    seconds = time.perf_counter() - started
+    compacted = sum(table.files_compacted for table in outcome.tables)
+    return StepOutcome(
+        day, "optimize", RunStatus.SUCCEEDED, seconds, f"{compacted} files compacted"
+    )
 
 
 def _steps(settings: Settings, day: date) -> list[_Step]:
@@ -225,7 +249,7 @@ def _up_to_date(lake: Lake, step: _Step, params: dict[str, Any], written: set[st
         inputs = {t: v for t, v in run["inputs"].items() if t not in run["outputs"]}
         if not inputs:
             return False
-        moved = {table for table, version in inputs.items() if lake.version(table) != version}
+        moved = {table for table, version in inputs.items() if lake.changed_since(table, version)}
         return not moved or (step.dated and not moved & written)
     return False
 

@@ -23,3 +23,5 @@ class PipelineSettings(StrictModel):
 
     audiences: list[PipelineAudience] = Field(default_factory=list)
     stale_lock_hours: float = Field(6.0, gt=0)
+    optimize: bool = True
+    """Compact and vacuum the lake (``dmp optimize``) after a run that wrote something."""

@@ -46,7 +46,9 @@ def dynamics(events: DataFrame, as_of: date) -> DataFrame:
         F.avg((F.col("channel") == "app").cast("double")).alias("app_share"),
         F.sum(F.col("channel").isin("web", "app").cast("int")).alias("_channel_events"),
         F.sum(recent.cast("int")).alias("events_30d"),
-        F.countDistinct(F.when(recent, F.to_date("event_time"))).alias("active_days_30d"),
+        # A set of at most 30 days: no Expand of every row, as countDistinct beside other
+        # aggregates would need.
+        F.size(F.collect_set(F.when(recent, F.to_date("event_time")))).alias("active_days_30d"),
     )
     channel = (
         F.when(F.col("_channel_events") == 0, F.lit(None))
@@ -154,7 +156,9 @@ def risk(
     )
     shape = events.groupBy("person_id").agg(
         F.count(F.lit(1)).alias("_events"),
-        F.countDistinct(F.hour("event_time")).alias("distinct_hours"),
+        F.bit_count(F.bit_or(F.pow(F.lit(2), F.hour("event_time")).cast("int"))).alias(
+            "distinct_hours"
+        ),
         F.max(F.coalesce(F.col("user_agent"), F.lit("")).rlike(_BOT_AGENT).cast("int")).alias(
             "_bot_agent"
         ),

@@ -68,7 +68,10 @@ def interest_signals(
     ordered = lines.filter(F.col("category").isNotNull())
     single = (
         ordered.groupBy("person_id", "category")
-        .agg(F.countDistinct("order_id").alias("_orders"), F.min("ordered_at").alias("_bought"))
+        .agg(
+            F.size(F.collect_set("order_id")).alias("_orders"),
+            F.min("ordered_at").alias("_bought"),
+        )
         .filter(F.col("_orders") == 1)
         .drop("_orders")
     )

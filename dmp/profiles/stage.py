@@ -16,7 +16,7 @@ from dmp.config import Settings
 from dmp.errors import UserError
 from dmp.identity.stage import IDENTITY_MAP_TABLE
 from dmp.ingest.schema import EVENTS_TABLE
-from dmp.profiles.attribution import attribute_events, until
+from dmp.profiles.attribution import IDENTIFIER_COLUMNS, attribute_events, until
 from dmp.profiles.behaviour import dynamics, risk, social
 from dmp.profiles.consumption import (
     consumption,
@@ -125,8 +125,14 @@ def build_profiles(spark: SparkSession, settings: Settings, run: Run, as_of: dat
     with ExitStack() as stack:
         bronze = run.read(spark, EVENTS_TABLE).filter(until(as_of))
         identity_map = stack.enter_context(kept(run.read(spark, IDENTITY_MAP_TABLE)))
-        attributed = attribute_events(bronze, identity_map, settings.identity.priority)
-        events = stack.enter_context(kept(attributed, Keep.DISK))
+        needed = sorted(set(_event_columns(settings)) | set(IDENTIFIER_COLUMNS))
+        attributed = attribute_events(bronze.select(*needed), identity_map, settings.identity)
+        # One shuffle puts each person's events in one partition; every per-person
+        # aggregate, window and join below reuses that partitioning instead of shuffling.
+        by_person = attributed.select(*_event_columns(settings), "person_id").repartition(
+            "person_id"
+        )
+        events = stack.enter_context(kept(by_person))
         placed = events.count()
         result.unattributed_events = bronze.count() - placed
         _log.info("profiles: %d events up to %s attributed to persons", placed, as_of)
@@ -154,6 +160,20 @@ def build_profiles(spark: SparkSession, settings: Settings, run: Run, as_of: dat
     run.count("persons", result.persons)
     run.count("buyers", result.buyers)
     return result
+
+
+# Columns of bronze/events the profile dimensions read (the rest is never shuffled).
+_EVENT_COLUMNS: tuple[str, ...] = (
+    "source", "message_id", "event_type", "event_name", "event_time", "channel", "timezone",
+    "user_agent", "device_id", "category", "brand", "price", "product_id", "products",
+    "order_id", "revenue", "total", "coupon", "referrer_user_id", "partner_segments",
+    "partner_score", "gender", "birth_year", "city", "city_tier", "country",
+)  # fmt: skip
+
+
+def _event_columns(settings: Settings) -> list[str]:
+    consent = [f"consent_{purpose}" for purpose in sorted(settings.ingest.consent_purposes)]
+    return [*_EVENT_COLUMNS, *consent]
 
 
 def _assemble(

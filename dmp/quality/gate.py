@@ -38,6 +38,7 @@ def run_gate(
     extra_outcomes: Sequence[CheckOutcome] = (),
     raise_on_failure: bool = True,
     data_docs: bool = False,
+    persist: bool = True,
 ) -> GateReport:
     """Check a batch before it is published; write a report; raise if an error-level check fails.
 
@@ -60,6 +61,9 @@ def run_gate(
             otherwise return the failing report.
         data_docs: Also store the redacted GX result in a file-backed GX project and
             rebuild the GX Data Docs site under ``reports_dir/quality/gx-data-docs``.
+        persist: Cache the batch while the gate reads it (a few passes) unless it is
+            cached already; ``False`` when it is cheap to compute again (a projection of
+            a cached frame).
 
     Returns:
         The gate's report.
@@ -77,7 +81,7 @@ def run_gate(
         len(spec.drift),
         len(extra_outcomes),
     )
-    with _labelled_jobs(spark, f"quality gate {spec.name}"), _persisted(df) as batch:
+    with _labelled_jobs(spark, f"quality gate {spec.name}"), _persisted(df, persist) as batch:
         checked, drift_outcomes, gx_run = _evaluate(batch, spec, previous)
     outcomes = (*checked, *drift_outcomes, *extra_outcomes)
     report = GateReport.from_outcomes(
@@ -163,13 +167,13 @@ def _missing_columns(check: Check, missing: list[str]) -> CheckOutcome:
 
 
 @contextmanager
-def _persisted(df: DataFrame) -> Iterator[DataFrame]:
-    """The batch, persisted for the gate unless the caller already keeps it."""
+def _persisted(df: DataFrame, persist: bool) -> Iterator[DataFrame]:
+    """The batch, persisted for the gate unless the caller keeps it or says it is cheap."""
     from pyspark import StorageLevel
 
     from dmp.caching import kept
 
-    if df.storageLevel != StorageLevel.NONE:
+    if not persist or df.storageLevel != StorageLevel.NONE:
         yield df
         return
     with kept(df) as stored:

@@ -38,10 +38,10 @@ def test_identity_invariants(spark, stages: Stages) -> None:
     assert two_users.count() == 0
     assert identity.groupBy("id_type", "id_value").count().filter("count > 1").count() == 0
     # every identifier in bronze is mapped, except blocked placeholders
-    from dmp.identity.graph import blocked, event_identifiers
+    from dmp.identity.graph import blocked, event_identifiers, with_event_keys
 
     rules = stages.world.settings.identity
-    bronze = event_identifiers(lake.read(spark, "bronze/events"))
+    bronze = event_identifiers(with_event_keys(lake.read(spark, "bronze/events")))
     unmapped = (
         bronze.filter(~blocked(F.col("id_value"), rules))
         .select("id_type", "id_value")

@@ -16,6 +16,7 @@ from dmp.identity.graph import (
     node_ids,
     star_edges,
     user_links,
+    with_event_keys,
 )
 from dmp.identity.resolve import (
     CONTESTED,
@@ -50,9 +51,11 @@ def event(mid: str, **ids: str) -> tuple:
 def resolve(spark, rows: list[tuple]) -> dict[str, str]:
     """Run the resolution transforms with a tiny exact CC; identifier -> person key."""
     events = spark.createDataFrame(rows, COLUMNS)
-    identifiers = event_identifiers(events).filter(~blocked(F.col("id_value"), RULES))
+    identifiers = event_identifiers(with_event_keys(events)).filter(
+        ~blocked(F.col("id_value"), RULES)
+    )
     with ExitStack() as stack:
-        nodes = stack.enter_context(kept(node_ids(identifiers)))
+        nodes = node_ids(identifiers)
         per_event = stack.enter_context(kept(event_nodes(identifiers, nodes)))
         classes = stack.enter_context(kept(classify_nodes(nodes, user_links(per_event), RULES)))
         shared = classes.filter(F.col("link") == SHARED).select("node")
@@ -170,7 +173,7 @@ def test_node_classes(spark) -> None:
         ],
         COLUMNS,
     )
-    identifiers = event_identifiers(events)
+    identifiers = event_identifiers(with_event_keys(events))
     nodes = node_ids(identifiers)
     classes = classify_nodes(nodes, user_links(event_nodes(identifiers, nodes)), RULES)
     found = {
