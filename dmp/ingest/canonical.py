@@ -1,17 +1,16 @@
-"""Which first-party lines the JVM may parse: a strict, cheap test of an event's shape.
+"""Which first-party lines the fast path may parse: a strict, cheap test of an event's shape.
 
-Ingest parses most lines in the JVM (:mod:`dmp.ingest.fast`) and the rest with the Python
-reference parser (:mod:`dmp.ingest.records`), which alone decides quarantine reasons. A line
-goes to the JVM only when this module can show, before any Spark work, that the JVM gives
-exactly the row the reference would give: a well-formed JSON object whose every field the
-parser reads has its plain type and a value the reference accepts as it is. Everything else
--- wrong or lenient types (numbers as strings, ``true`` as an id), values the reference
-quarantines or rewrites, e-mail addresses used as ids, custom properties, escaped UTF-16
-surrogates, deep nesting -- goes to the reference. The rule is one-sided: a doubtful line
-only costs speed. ``tests/spark/test_ingest_fast.py`` feeds the same corpora to both
-parsers and checks that every line accepted here comes out identical.
+The reference parser (:mod:`dmp.ingest.records`) alone decides quarantine reasons and
+handles every oddity of real input. Most lines have none: a well-formed JSON object whose
+every field the parser reads has its plain type and a value the reference accepts as it
+is. For those, :mod:`dmp.ingest.fast` reads the fields of a typed decode directly. This
+module decides which lines those are; everything else -- wrong or lenient types (numbers as
+strings, ``true`` as an id), values the reference quarantines, custom properties, traits
+given twice, escaped UTF-16 surrogates, deep nesting, huge numbers -- goes to the reference.
+The rule is one-sided: a doubtful line only costs speed. ``tests/unit/test_ingest_fast.py``
+feeds the same corpora to both paths and checks every column of every canonical line.
 
-The test is a typed ``msgspec`` decode (C code: about a microsecond per line) plus a few
+The test is a typed ``msgspec`` decode (C code, a few microseconds a line) plus a few
 checks of values that need the run's settings.
 """
 
@@ -36,15 +35,13 @@ _Time = Annotated[
         r"(?:Z|[+\-](?:[01][0-9]|2[0-3]):[0-5][0-9])\Z"
     ),
 ]
-# Cities the JVM title-cases like Python: ASCII letters, words separated by single spaces.
-_City = Annotated[str, Meta(pattern=r"\A(?:[A-Za-z]+(?: [A-Za-z]+)*)?\Z")]
 _Tier = Annotated[int, Meta(ge=-1000, le=1000)]
 
-# A byte-level guard for what the typed decode does not see (unknown fields are skipped):
-# an escaped UTF-16 surrogate (the reference rejects lone ones), and digit runs or nesting
-# long enough to reach a parser's limits (Jackson: 1,000 digits, 1,000 levels; Python: about
-# 4,300 digits, 1,000 levels).
-_GUARD = re.compile(rb"\\u[dD][89a-fA-F]|[0-9]{100}")
+# What the typed decode does not see (it skips unknown fields), checked on the bytes: an
+# escaped UTF-16 surrogate (the reference rejects lone ones), an integer too long for
+# Python's int parser (4,300 digits), and nesting near Python's recursion limit.
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+_LONG_DIGITS = re.compile(rb"[0-9]{4000}")
 _MAX_BRACKETS = 200
 
 
@@ -92,7 +89,7 @@ class _Properties(Struct, forbid_unknown_fields=True):
 
 
 class _Address(Struct):
-    city: _City | None = None
+    city: str | None = None
     state: str | None = None
     country: str | None = None
     postalCode: str | None = None
@@ -108,7 +105,7 @@ class _Traits(Struct):
     gender: str | None = None
     birthday: str | None = None
     birth_year: str | None = None
-    city: _City | None = None
+    city: str | None = None
     city_tier: _Tier | None = None
     address: _Address | None = None
 
@@ -185,6 +182,16 @@ _DECODER = msgspec.json.Decoder(_Event)
 
 
 @dataclass(frozen=True)
+class Decoded:
+    """A canonical line: the typed event and its parsed times (UTC)."""
+
+    event: _Event
+    event_time: datetime
+    sent_at: datetime | None
+    received_at: datetime | None
+
+
+@dataclass(frozen=True)
 class CanonicalCheck:
     """Decides, line by line, whether the JVM parser may take a first-party line.
 
@@ -204,15 +211,34 @@ class CanonicalCheck:
 
     def __call__(self, raw: bytes) -> bool:
         """Whether ``raw`` (one line, UTF-8, no line end) is canonical."""
+        return self.decode(raw) is not None
+
+    def decode(self, raw: bytes) -> Decoded | None:
+        """The typed event and its times when ``raw`` is canonical, else None."""
         if len(raw) > self.max_record_bytes or raw.count(b"{") + raw.count(b"[") > _MAX_BRACKETS:
-            return False
-        if _GUARD.search(raw) is not None:
-            return False
+            return None
+        if b"\\u" in raw and _SURROGATE_ESCAPE.search(raw) is not None:
+            return None
+        if len(raw) >= 4000 and _LONG_DIGITS.search(raw) is not None:
+            return None
         try:
             event = _DECODER.decode(raw)
         except (msgspec.DecodeError, UnicodeDecodeError):
-            return False
-        return self._values_accepted(event)
+            return None
+        moment = parse_timestamp(event.timestamp)
+        if moment is None or not self.min_time <= moment <= self.max_time:
+            return None
+        sent = parse_timestamp(event.sentAt) if event.sentAt is not None else None
+        received = parse_timestamp(event.receivedAt) if event.receivedAt is not None else None
+        # The reference drops a time with no UTC datetime (year 0 or 10000 in UTC): rare,
+        # left to it.
+        if (sent is None and event.sentAt is not None) or (
+            received is None and event.receivedAt is not None
+        ):
+            return None
+        if not self._values_accepted(event):
+            return None
+        return Decoded(event, moment, sent, received)
 
     def _values_accepted(self, event: _Event) -> bool:
         if event.type not in EVENT_TYPES or not event.messageId.strip():
@@ -222,22 +248,14 @@ class CanonicalCheck:
             ids.append(event.previousId)
         if not any(value is not None and value.strip() for value in ids):
             return False
-        moment = parse_timestamp(event.timestamp)
-        if moment is None or not self.min_time <= moment <= self.max_time:
-            return False
-        for lenient in (event.sentAt, event.receivedAt):
-            # The reference drops a time with no UTC datetime (year 0 or 10000 in UTC).
-            if lenient is not None and parse_timestamp(lenient) is None:
-                return False
-        if event.channel is not None and not event.channel.isascii():
-            return False
         context = event.context
-        if context is not None and not _context_accepted(context, event.traits is not None):
-            return False
+        if context is not None and context.traits is not None and event.traits is not None:
+            return False  # merged key by key, where an explicit null counts
         properties = event.properties
-        return properties is None or self._properties_accepted(properties)
+        return properties is None or self._amounts_accepted(properties)
 
-    def _properties_accepted(self, properties: _Properties) -> bool:
+    def _amounts_accepted(self, properties: _Properties) -> bool:
+        """No amount or quantity the reference would quarantine."""
         for amount in (properties.price, properties.revenue, properties.total):
             if amount is not None and not 0 <= amount <= self.max_amount:
                 return False
@@ -246,40 +264,9 @@ class CanonicalCheck:
                 return False
         if properties.quantity is not None and not 0 <= properties.quantity <= self.max_quantity:
             return False
-        if properties.category is not None and not properties.category.isascii():
-            return False
         for item in properties.products or ():
             if item.price is not None and not 0 <= item.price <= self.max_amount:
                 return False
             if item.quantity is not None and not 0 <= item.quantity <= self.max_quantity:
                 return False
-            if item.category is not None and not item.category.isascii():
-                return False
         return True
-
-
-def _context_accepted(context: _Context, has_traits: bool) -> bool:
-    """Lower-cased values are ASCII (Java and Python lower-case alike there); traits are
-    not given twice (the reference merges them key by key, where an explicit null counts)."""
-    if context.traits is not None and has_traits:
-        return False
-    if context.channel is not None and not context.channel.isascii():
-        return False
-    device = context.device
-    if device is not None:
-        for value in (device.id, device.advertisingId):
-            if value is not None and not value.isascii():
-                return False
-    consent = context.consent
-    if consent is not None and consent.categoryPreferences is not None:
-        keys = list(consent.categoryPreferences)
-        if not all(key.isascii() for key in keys):
-            return False
-        if len({key.strip().lower() for key in keys}) != len(keys):
-            return False
-    management = context.consentManagement
-    if management is not None:
-        for names in (management.allowedConsentIds, management.deniedConsentIds):
-            if names is not None and not all(name.isascii() for name in names):
-                return False
-    return True

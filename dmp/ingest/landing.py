@@ -9,14 +9,15 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import IO, cast
+from typing import IO, Any, cast
 
 import pyarrow as pa
 
 from dmp.ingest.canonical import CanonicalCheck
+from dmp.ingest.fast import FastParser
 from dmp.ingest.partners import PartnerSpec, parse_partner_line
 from dmp.ingest.records import ParseContext, parse_first_party_line, unreadable_rest
-from dmp.ingest.schema import INGESTED_FILES_TABLE, READ_SCHEMA
+from dmp.ingest.schema import INGESTED_FILES_TABLE, PARSED_SCHEMA
 from dmp.lake import Lake
 
 FIRST_PARTY = "first_party"
@@ -190,22 +191,20 @@ class ParseSettings:
 def parse_files(
     batches: Iterable[pa.RecordBatch], settings: ParseSettings
 ) -> Iterator[pa.RecordBatch]:
-    """``mapInArrow`` body: read each listed file line by line.
+    """``mapInArrow`` body: read each listed file line by line and parse every line.
 
-    Input batches hold ``source, landing_date, path, relative, size``; output batches follow
-    ``READ_SCHEMA``. A first-party line that passes the canonical check is emitted as it is,
-    for the JVM parser (:mod:`dmp.ingest.fast`); every other line is parsed here by the
-    reference parser. Blank lines are not records and are skipped.
+    Input batches hold ``source, landing_date, path, relative, size``; output batches
+    follow ``PARSED_SCHEMA``, rows in line order. A first-party line the canonical check
+    accepts goes through the fast path (:mod:`dmp.ingest.fast`), every other line through
+    the reference parser. Blank lines are not records and are skipped.
     """
-    check = settings.canonical_check()
+    fast = FastParser(settings.canonical_check())
     for batch in batches:
         for row in batch.to_pylist():
             file = LandingFile(**row)
             context = settings.context(file)
             partner = settings.partners.get(file.source)
-            rows: list[dict[str, object]] = []
-            numbers: list[int] = []
-            lines: list[str] = []
+            rows: list[dict[str, Any]] = []
             for number, line in _lines(file.path):
                 if number < 0:  # the rest of the file could not be read
                     rows.append(unreadable_rest(-number, line, context))
@@ -213,37 +212,19 @@ def parse_files(
                     parsed = parse_partner_line(line, number, partner, context)
                     if parsed is not None:
                         rows.append(parsed)
-                elif not line.strip():
-                    continue
-                elif check(line):
-                    numbers.append(number)
-                    lines.append(line.decode("utf-8"))
-                else:
-                    rows.append(parse_first_party_line(line, number, context))
-                if len(rows) + len(lines) >= _BATCH_ROWS:
-                    yield from _batches(file, rows, numbers, lines)
-                    rows, numbers, lines = [], [], []
-            yield from _batches(file, rows, numbers, lines)
+                elif line.strip():
+                    fast_row = fast.parse(line, number, context)
+                    rows.append(fast_row or parse_first_party_line(line, number, context))
+                if len(rows) >= _BATCH_ROWS:
+                    yield _batch(rows)
+                    rows = []
+            if rows:
+                yield _batch(rows)
 
 
-def _batches(
-    file: LandingFile, rows: list[dict[str, object]], numbers: list[int], lines: list[str]
-) -> Iterator[pa.RecordBatch]:
-    """Arrow batches of parsed rows and of canonical lines (lineage only, then the line)."""
-    if rows:
-        yield pa.RecordBatch.from_pylist(rows, schema=READ_SCHEMA)
-    if not lines:
-        return
-    count = len(lines)
-    known = {
-        "source": pa.array([file.source] * count, pa.string()),
-        "landing_date": pa.array([file.landing_date] * count, pa.date32()),
-        "source_file": pa.array([file.relative] * count, pa.string()),
-        "source_line": pa.array(numbers, pa.int64()),
-        "line": pa.array(lines, pa.string()),
-    }
-    arrays = [known[f.name] if f.name in known else pa.nulls(count, f.type) for f in READ_SCHEMA]
-    yield pa.RecordBatch.from_arrays(arrays, schema=READ_SCHEMA)
+def _batch(rows: list[dict[str, Any]]) -> pa.RecordBatch:
+    """Parsed rows as one Arrow batch (keys missing from a row are nulls)."""
+    return pa.RecordBatch.from_pylist(rows, schema=PARSED_SCHEMA)
 
 
 def _lines(path: str) -> Iterator[tuple[int, bytes]]:

@@ -149,7 +149,3 @@ QUARANTINE_SCHEMA = pa.schema(
         ("run_id", pa.string()),
     ]
 )
-
-# What the landing reader emits: a parsed row, or a canonical line left to the JVM parser
-# (``line`` set, only the lineage columns filled in).
-READ_SCHEMA = pa.schema([*PARSED_SCHEMA, ("line", pa.string())])

@@ -24,8 +24,8 @@ from dmp.ingest.schema import (
     EVENT_PARTITION,
     EVENTS_TABLE,
     INGESTED_FILES_TABLE,
+    PARSED_SCHEMA,
     QUARANTINE_TABLE,
-    READ_SCHEMA,
 )
 from dmp.ingest.transforms import (
     ACCEPTED,
@@ -185,7 +185,6 @@ def ingest(
 
 
 def _parse(spark: SparkSession, files: list[LandingFile], settings: ParseSettings) -> DataFrame:
-    from dmp.ingest.fast import parse_canonical
     from dmp.lake._schema import arrow_to_spark
 
     listing = spark.createDataFrame(
@@ -194,13 +193,8 @@ def _parse(spark: SparkSession, files: list[LandingFile], settings: ParseSetting
     )
     # One task per file: gzip files cannot be split, and line numbers are per file.
     listing = listing.repartition(max(1, len(files)))
-    read = listing.mapInArrow(
-        lambda batches: parse_files(batches, settings), arrow_to_spark(READ_SCHEMA)
-    )
-    return parse_canonical(
-        read,
-        default_country_code=settings.default_country_code,
-        consent_purposes=settings.consent_purposes,
+    return listing.mapInArrow(
+        lambda batches: parse_files(batches, settings), arrow_to_spark(PARSED_SCHEMA)
     )
 
 

@@ -5,8 +5,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import ipaddress
+import re
 
+from dmp.privacy import _patterns as p
 from dmp.privacy.normalize import normalize_email, trim
+
+_IPV4 = re.compile(p.IPV4)
 
 EMAIL_ID_PREFIX = "email-sha256:"
 
@@ -88,6 +92,8 @@ def truncate_ip(raw: str | None) -> str | None:
     if raw is None:
         return None
     text = trim(raw).lower()
+    if _IPV4.fullmatch(text):  # the common case, without ipaddress's objects
+        return text[: text.rindex(".")] + ".0"
     if "%" in text:
         return None
     try:

@@ -41,11 +41,26 @@ from dmp.privacy import _patterns as p
 from dmp.privacy.normalize import normalize_phone
 
 _PII_IN_TEXT = re.compile(p.PII_IN_TEXT)
-MAYBE_PII = r"[@\uff20%&\\]|(?:[0-9][^0-9]*){7}"
-"""Found in every text that :data:`~dmp.privacy._patterns.PII_IN_TEXT` can change: an ``@``
-(or the start of an escaped one: ``%``, ``&``, a backslash) or seven digits. Most text has
-none, and then masking is skipped (the same answer, without the costly scan)."""
-_MAYBE_PII = re.compile(MAYBE_PII)
+# Every text PII_IN_TEXT can change holds an @ (or the start of an escaped one: %, &, a
+# backslash, the full-width @) or seven ASCII digits. Most text has none; then masking is
+# skipped (the same answer, without the costly scan).
+_AT_STARTS = ("@", "\uff20", "%", "&", "\\")
+_DIGITS = "0123456789"
+
+
+def may_hold_pii(text: str) -> bool:
+    """Whether :func:`mask_pii` could change ``text`` (False means it returns it as is)."""
+    for start in _AT_STARTS:
+        if start in text:
+            return True
+    digits = 0
+    for digit in _DIGITS:
+        digits += text.count(digit)
+        if digits >= 7:
+            return True
+    return False
+
+
 _ESCAPED_EMAIL_PUNCTUATION = tuple(
     (re.compile(pat), rep) for pat, rep in p.ESCAPED_EMAIL_PUNCTUATION
 )
@@ -71,7 +86,7 @@ def mask_pii(text: str | None) -> str | None:
     """
     if text is None:
         return None
-    if _MAYBE_PII.search(text) is None:
+    if not may_hold_pii(text):
         return text
     return _PII_IN_TEXT.sub(_replacement, text)
 

@@ -13,7 +13,6 @@ import pyarrow as pa
 
 from dmp.ingest.landing import LandingFile, ParseSettings, parse_files
 from dmp.ingest.reasons import QuarantineReason as R
-from dmp.ingest.records import parse_first_party_line
 
 DAY = date(2026, 1, 5)
 
@@ -54,17 +53,7 @@ def _parse(path: Path, **limits: Any) -> list[dict[str, Any]]:
         ]
     )
     assert set(listing.schema.names) == set(LandingFile.__dataclass_fields__)
-    rows = [row for batch in parse_files([listing], settings) for row in batch.to_pylist()]
-    # Lines the reader leaves to the JVM parser come out as the reference parses them
-    # (tests/spark/test_ingest_fast.py checks the two agree); rows in line order.
-    context = settings.context(LandingFile(**listing.to_pylist()[0]))
-    parsed = [
-        parse_first_party_line(row["line"].encode(), row["source_line"], context)
-        if row["line"] is not None
-        else row
-        for row in rows
-    ]
-    return sorted(parsed, key=lambda row: row["source_line"])
+    return [row for batch in parse_files([listing], settings) for row in batch.to_pylist()]
 
 
 def test_a_leading_bom_is_not_part_of_the_first_line(tmp_path: Path) -> None:
