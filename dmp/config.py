@@ -10,10 +10,10 @@ import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import Field, ValidationError
+from pydantic import Field, ValidationError, field_validator
 
 from dmp.errors import ConfigError
 from dmp.identity.settings import IdentitySettings
@@ -42,10 +42,22 @@ class SparkSettings(StrictModel):
 
     master: str = "local[*]"
     app_name: str = "dmp"
-    shuffle_partitions: int = Field(200, ge=1)
-    """Upper bound of shuffle partitions; adaptive execution merges them into partitions of
-    about ``spark.sql.adaptive.advisoryPartitionSizeInBytes`` (64 MB), so small inputs get
-    few and large inputs many."""
+    shuffle_partitions: Annotated[int, Field(ge=1)] | Literal["auto"] = "auto"
+    """Shuffle partitions. ``auto``: one per ``partition_mb`` of the data the job reads (the
+    bronze events table plus landing files not yet ingested), at least two per core; adaptive
+    execution still merges small ones. A number fixes them."""
+    partition_mb: int = Field(32, ge=1)
+    """Compressed input per shuffle partition under ``shuffle_partitions: auto``."""
+
+    @field_validator("shuffle_partitions", mode="before")
+    @classmethod
+    def _partitions(cls, value: Any) -> Any:
+        if value == "auto" or (isinstance(value, int) and not isinstance(value, bool)):
+            return value
+        if isinstance(value, str) and value.strip().isdigit():
+            return int(value)
+        raise ValueError(f"should be a positive whole number or 'auto' (got {value!r})")
+
     driver_memory: str = Field("auto", pattern=r"^(auto|[1-9][0-9]*[kmgt])$")
     """JVM heap when dmp starts Spark itself (local mode: the whole Spark). ``auto``: 60% of
     the machine's memory, at least 1g and at most 64g."""

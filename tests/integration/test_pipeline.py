@@ -135,6 +135,7 @@ def test_each_date_runs_every_stage_and_keeps_per_date_snapshots(reference: Refe
             "segments",
             "lookalike",
             "export",
+            "optimize",
         ], steps
     lake = reference.lake
     for name in ("silver/profiles", "gold/segments", "gold/audiences"):
