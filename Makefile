@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint format check bench clean
+.PHONY: install demo test test-all lint format check bench clean
 
 install: $(STAMP)
 
@@ -22,6 +22,11 @@ demo: install
 
 test: install
 	$(BIN)/python -m pytest
+
+# Everything, including the system tier (spark-submit to a standalone cluster, kill -9 of a
+# running job, the notebooks): about as long again as `make test`.
+test-all: install
+	$(BIN)/python -m pytest -m "system or not system"
 
 lint: install
 	$(BIN)/ruff check .

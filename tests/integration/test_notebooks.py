@@ -20,6 +20,9 @@ import pytest
 from dmp.config import load_config
 from dmp.demo import run_demo
 
+# Whole jobs in subprocesses (every notebook, top to bottom): `make test-all`.
+pytestmark = pytest.mark.system
+
 ROOT = Path(__file__).parents[2]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 USERS, DAYS = 600, 14

@@ -42,6 +42,9 @@ from tests.integration.pipeline_world import (
     versions,
 )
 
+# Whole jobs in subprocesses (a standalone cluster, kill -9, the daily job): `make test-all`.
+pytestmark = pytest.mark.system
+
 D0, D1, D2, D3 = DAYS[-4:]
 # Tables whose content a date's run determines; compared between homes.
 COMPARED = [
