@@ -22,6 +22,7 @@ from dmp.errors import (
     root_cause,
 )
 from dmp.lake import Lake
+from dmp.pipeline.lock import lake_lock
 from dmp.progress import SparkProgress
 from dmp.runlog import Run, RunStatus, params_of, record_run
 
@@ -82,10 +83,33 @@ def execute(
     Returns:
         Whatever the stage returned.
 
+    Every stage writes, so the stage runs holding the lake lock (re-entrant: the pipeline
+    holds it around its stages); another process holding it means a one-line refusal before
+    any work starts.
+
     Raises:
+        LakeLocked: Another process is writing the lake (nothing recorded, nothing run).
         GateFailed: A data-quality gate failed (recorded as ``gate_failed``).
         DmpError: Any other failure (recorded as ``failed``).
     """
+    with lake_lock(settings.work_dir, job=job, stale_hours=settings.pipeline.stale_lock_hours):
+        return _execute_locked(
+            job, stage, settings, params=params, needs_spark=needs_spark, spark=spark,
+            verbose=verbose, pipeline_run_id=pipeline_run_id,
+        )  # fmt: skip
+
+
+def _execute_locked(
+    job: str,
+    stage: Callable[[SparkSession | None, Run], R],
+    settings: Settings,
+    *,
+    params: Mapping[str, Any] | None,
+    needs_spark: bool,
+    spark: SparkSession | None,
+    verbose: bool,
+    pipeline_run_id: str | None,
+) -> R:
     lake = Lake(settings.lake_dir)
     run = Run(job=job, lake=lake, params=params_of(params or {}), pipeline_run_id=pipeline_run_id)
     if needs_spark and spark is None:

@@ -12,14 +12,18 @@ from typing import Any
 from dmp.pipeline.settings import PipelineAudience, PipelineSettings
 
 __all__ = [
+    "LakeLocked",
     "PipelineAudience",
     "PipelineLocked",
     "PipelineResult",
     "PipelineSettings",
+    "lake_lock",
     "pipeline_lock",
     "run_pipeline",
 ]
 _LAZY = {
+    "LakeLocked": "dmp.pipeline.lock",
+    "lake_lock": "dmp.pipeline.lock",
     "PipelineLocked": "dmp.pipeline.lock",
     "pipeline_lock": "dmp.pipeline.lock",
     "PipelineResult": "dmp.pipeline.runner",

@@ -11,7 +11,7 @@ data is unchanged skips them even though later dates have since moved the shared
 (events, identity map) on: a date that is done stays done, and re-running it changes no
 table. They do re-run when a file for the date (or before it) arrived late, when their
 config changed, or when a stage before them re-wrote one of their inputs in this run.
-:mod:`dmp.pipeline.lock` keeps two pipelines from writing the same lake.
+:mod:`dmp.pipeline.lock` keeps two writers (pipelines or single commands) off the same lake.
 """
 
 from __future__ import annotations

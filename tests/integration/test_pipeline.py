@@ -29,6 +29,7 @@ import pytest
 from dmp.config import Settings
 from dmp.lake import Lake
 from dmp.pipeline import PipelineLocked, run_pipeline
+from dmp.pipeline.lock import LOCK_FILE
 from dmp.pipeline.runner import StepOutcome
 from dmp.runlog import RunStatus, recent_runs
 from tests.integration.pipeline_world import (
@@ -201,12 +202,12 @@ def test_usage_errors_exit_2(reference: Reference) -> None:
 def test_a_held_lock_refuses_a_second_pipeline(reference: Reference) -> None:
     import socket
 
-    lock = reference.settings.work_dir / "pipeline.lock"
+    lock = reference.settings.work_dir / LOCK_FILE
     holder = {"pid": os.getppid(), "host": socket.gethostname(), "started": "2026-01-01T00:00:00"}
     lock.write_text(json.dumps(holder))
     try:
         before = versions(reference.lake)
-        with pytest.raises(PipelineLocked, match="another pipeline holds"):
+        with pytest.raises(PipelineLocked, match="another dmp run holds the lake lock"):
             run_pipeline(reference.settings, [D3])
         assert versions(reference.lake) == before
     finally:
@@ -358,7 +359,7 @@ def test_kill_9_mid_write_leaves_previous_versions_and_a_rerun_completes(
     assert D2.isoformat() not in lake.partition_values("silver/profiles", "as_of")
     for name in ("gold/segments", "gold/audiences", "gold/export_members"):
         assert after_kill[name] == before[name], name
-    lock = home.work_dir / "pipeline.lock"
+    lock = home.work_dir / LOCK_FILE
     assert lock.exists()  # left behind by the killed run: stale
 
     resumed = run_pipeline(home, [D2])
