@@ -17,6 +17,9 @@ from dmp.errors import UserError
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 _UNRESOLVED = re.compile(r"`?([A-Za-z_][A-Za-z0-9_.]*)`? cannot be resolved")
+# String literals ('it''s', "x", with backslash escapes) and identifiers (plain or `quoted`).
+_LITERAL = re.compile(r"'(?:[^'\\]|\\.|'')*'|\"(?:[^\"\\]|\\.)*\"")
+_IDENTIFIER = re.compile(r"`([^`]+)`|\b([A-Za-z_][A-Za-z0-9_]*)\b")
 
 
 def check_name(name: str, kind: str) -> str:
@@ -24,6 +27,23 @@ def check_name(name: str, kind: str) -> str:
     if not _NAME.match(name):
         raise ValueError(f"{kind} name {name!r} must be lower-case snake_case")
     return name
+
+
+def referenced_columns(expression: str, columns: Iterable[str]) -> set[str]:
+    """The ``columns`` an expression mentions (string literals are not mentions).
+
+    >>> sorted(referenced_columns("vip_level >= 4 AND lifecycle_stage = 'vip_level'",
+    ...                           ["vip_level", "lifecycle_stage", "aov"]))
+    ['lifecycle_stage', 'vip_level']
+    """
+    known = {c.lower(): c for c in columns}
+    text = _LITERAL.sub(" ", expression)
+    found: set[str] = set()
+    for match in _IDENTIFIER.finditer(text):
+        name = (match.group(1) or match.group(2)).lower()
+        if name in known:
+            found.add(known[name])
+    return found
 
 
 def validate_expressions(

@@ -29,6 +29,10 @@ class Evaluation:
     methods: dict[str, dict[str, float]] = field(default_factory=dict)
     gains: dict[str, pd.DataFrame] = field(default_factory=dict)
     deciles: dict[str, pd.DataFrame] = field(default_factory=dict)
+    heldout: int = 0
+    """Held-out seed people ranked in each split (the first split's count)."""
+    mixture: int = 0
+    """People ranked in each split: the held-out seed plus the evaluation sample."""
 
     def best(self, candidates: Sequence[str]) -> tuple[str, str]:
         """The candidate with the highest mean lift@1% (AUC breaks ties), and why."""
@@ -98,6 +102,7 @@ def evaluate(
             metrics = ranking_metrics(scores, labels)
             runs[name].append(metrics)
             if split == 0:
+                result.heldout, result.mixture = int(held.sum()), len(labels)
                 result.gains[name] = metrics.gains
                 result.deciles[name] = metrics.deciles
     result.methods = {name: mean_metrics(found) for name, found in runs.items()}

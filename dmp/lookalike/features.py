@@ -48,6 +48,34 @@ def _numeric() -> dict[str, Column]:
     }
 
 
+# The profile column each numeric feature is computed from (see :func:`_numeric`).
+NUMERIC_SOURCES: dict[str, str] = {
+    "log_events": "events_total", "log_events_30d": "events_30d",
+    "active_days_30d": "active_days_30d", "log_orders": "orders_count",
+    "log_revenue": "revenue_total", "log_aov": "aov", "recency_decay": "recency_days",
+    "price_index": "price_index", "app_share": "app_share", "vip_level": "vip_level",
+    "log_coupon_events": "coupon_events", "influence": "influence_score",
+    "city_tier": "city_tier", "registered": "registered",
+    "has_advertising_id": "has_advertising_id",
+}  # fmt: skip
+
+
+def source_column(feature: str) -> str:
+    """The profile column a feature is computed from (``embedding`` for ``emb_*``)."""
+    if feature in NUMERIC_SOURCES:
+        return NUMERIC_SOURCES[feature]
+    if feature.startswith("aff_"):
+        return "category_affinity"
+    if feature.startswith("seg_"):
+        return "partner_segments"
+    if feature.startswith("emb_"):
+        return "embedding"
+    for column in ONE_HOT:
+        if feature.startswith(f"{column}_"):
+            return column
+    raise KeyError(f"unknown feature {feature!r}")
+
+
 def _safe(name: str) -> str:
     return re.sub(r"[^a-z0-9_]", "_", name.lower())
 
@@ -63,6 +91,8 @@ class FeatureSpec:
         names: Every feature, in the order the model sees them.
         means: Per-feature mean of the fitting sample (empty before fitting).
         scales: Per-feature standard deviation (1 where constant).
+        left_out: Profile columns whose features were left out of ``names`` (the columns
+            that define the seed: a model must not find the seed by its own definition).
     """
 
     categories: tuple[str, ...]
@@ -71,6 +101,7 @@ class FeatureSpec:
     names: tuple[str, ...] = ()
     means: tuple[float, ...] = field(default=())
     scales: tuple[float, ...] = field(default=())
+    left_out: tuple[str, ...] = field(default=())
 
     @classmethod
     def build(
@@ -83,6 +114,20 @@ class FeatureSpec:
         names += [f"seg_{_safe(s)}" for s in partner_segments]
         names += [f"emb_{i}" for i in range(embedding_dims)]
         return cls(tuple(categories), tuple(partner_segments), embedding_dims, tuple(names))
+
+    def without(self, columns: Sequence[str]) -> FeatureSpec:
+        """The spec without every feature computed from one of the profile ``columns``.
+
+        Raises:
+            ValueError: The spec is already fitted (standardisation is per feature).
+        """
+        if self.means:
+            raise ValueError("leave features out before fitting the spec")
+        dropped = set(columns)
+        names = tuple(n for n in self.names if source_column(n) not in dropped)
+        used = {source_column(n) for n in self.names}
+        left_out = tuple(sorted({*self.left_out, *(dropped & used)}))
+        return replace(self, names=names, left_out=left_out)
 
     def fitted(self, sample: pd.DataFrame) -> FeatureSpec:
         """Learn the standardisation from a sample of flat feature rows."""
@@ -114,6 +159,7 @@ class FeatureSpec:
             names=tuple(data["names"]),
             means=tuple(data["means"]),
             scales=tuple(data["scales"]),
+            left_out=tuple(data.get("left_out", ())),
         )
 
 

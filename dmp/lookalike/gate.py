@@ -1,12 +1,21 @@
-"""The audience gate: well-formed tiers, and never a seed or a risky person in the audience."""
+"""The audience gate: well-formed tiers, never a seed or a risky person in the audience, and a
+model that beats the baselines without merely ranking activity."""
 
 from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Literal
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from dmp.config import Settings
+from dmp.lookalike.settings import GuardrailSettings
 from dmp.runlog import Run
+
+if TYPE_CHECKING:
+    from dmp.quality import CheckOutcome
 
 GATE = "gold/audiences"
 
@@ -18,8 +27,10 @@ def audience_gate(
     audience: DataFrame,
     seeds: DataFrame,
     profiles: DataFrame,
+    guardrails: Sequence[CheckOutcome] = (),
 ) -> str:
-    """Run the audience gate (``conf/gates.yaml`` plus invariants); raise when it fails."""
+    """Run the audience gate (``conf/gates.yaml`` plus invariants and ``guardrails``, see
+    :func:`guardrail_outcomes`); raise when it fails."""
     from dmp.quality import CheckOutcome, load_gate_specs, run_gate
 
     spec = load_gate_specs(settings.gates_file)[GATE]
@@ -39,6 +50,7 @@ def audience_gate(
             passed=risky_inside == 0,
             observed={"risky_in_audience": risky_inside},
         ),
+        *guardrails,
     ]
     report = run_gate(
         spark,
@@ -49,3 +61,73 @@ def audience_gate(
         extra_outcomes=outcomes,
     )
     return str(report.report_dir)
+
+
+HEADLINE = "lift_at_1pct"
+SPEARMAN = "score-activity spearman"
+
+
+def guardrail_outcomes(
+    methods: Mapping[str, Mapping[str, float]],
+    chosen: str,
+    guardrails: Mapping[str, float],
+    *,
+    mixture: int,
+    options: GuardrailSettings,
+) -> list[CheckOutcome]:
+    """The guardrails as gate checks: the chosen method beats the random and the activity
+    baseline on the headline metric (held-out lift@1%) by ``min_lift_ratio``, and its
+    scores do not mostly rank activity.
+
+    Args:
+        methods: Method or baseline -> mean evaluation metrics (``lift_at_1pct`` ...).
+        chosen: The method that scores the audience.
+        guardrails: Measured guardrails (``score-activity spearman`` ...).
+        mixture: People ranked in each evaluation split (held-out seed plus sample).
+        options: Thresholds, and whether breaches fail the gate.
+    """
+    from dmp.quality import CheckOutcome
+
+    severity: Literal["error", "warning"] = "error" if options.enforce else "warning"
+    top = mixture // 100
+    powered = top >= options.min_top_people
+    lift = methods[chosen][HEADLINE]
+    outcomes: list[CheckOutcome] = []
+    for baseline in ("random", "activity"):
+        if baseline not in methods:
+            continue
+        other = methods[baseline][HEADLINE]
+        needed = options.min_lift_ratio * other
+        observed: dict[str, object] = {
+            "method": chosen, "lift_at_1pct": round(lift, 4), baseline: round(other, 4),
+            "needed": round(needed, 4), "people_in_top_1pct": top,
+        }  # fmt: skip
+        if not powered:
+            observed["note"] = (
+                f"top 1% of the evaluation holds {top} people, fewer than "
+                f"{options.min_top_people}: reported, not enforced"
+            )
+        outcomes.append(
+            CheckOutcome(
+                name=f"{chosen} beats the {baseline} baseline on held-out lift@1%",
+                severity=severity if powered else "warning",
+                passed=lift >= needed,
+                observed=observed,
+            )
+        )
+    correlation = guardrails.get(SPEARMAN)
+    if correlation is not None:
+        # NaN: scores or activity constant over the sample, so the score cannot rank activity.
+        defined = not math.isnan(correlation)
+        outcomes.append(
+            CheckOutcome(
+                name="scores do not mostly rank activity",
+                severity=severity,
+                passed=not (defined and correlation > options.max_activity_spearman),
+                observed={
+                    "spearman": round(correlation, 4) if defined else "undefined (constant)",
+                    "max": options.max_activity_spearman,
+                },
+            )
+        )
+    return outcomes

@@ -62,6 +62,7 @@ class ReportInputs:
         guardrails, truth_checks: Name -> value; truth checks are optional figures measured on
             outcomes the model never saw.
         mlflow_run_url: Link to the MLflow run; linked only if it is http(s).
+        left_out: Profile columns left out of the model because the seed's rule names them.
     """
 
     audience: str
@@ -81,6 +82,7 @@ class ReportInputs:
     guardrails: dict[str, float]
     truth_checks: dict[str, float] = field(default_factory=dict)
     mlflow_run_url: str | None = None
+    left_out: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.method not in self.methods:
@@ -285,6 +287,17 @@ _GUARDRAIL_HELP = {
 }
 
 
+def _left_out(inputs: ReportInputs) -> str:
+    if not inputs.left_out:
+        return ""
+    columns = ", ".join(f"<code>{html.escape(c)}</code>" for c in inputs.left_out)
+    return (
+        f"<p>Left out of the model: {columns}. The seed's own rule names these columns; a "
+        "model that used them would find the hidden seed people by definition, and the "
+        "figures below would promise more than the audience can deliver.</p>"
+    )
+
+
 def _html(inputs: ReportInputs, charts: dict[str, bytes]) -> str:
     e = html.escape
     images = {n: base64.b64encode(data).decode("ascii") for n, data in charts.items()}
@@ -311,6 +324,7 @@ run <code>{e(inputs.run_id)}</code></div>
 {_seed(inputs)}
 <h2>How people were scored</h2>
 <p>Method: <b>{e(inputs.method)}</b>. {e(inputs.method_reason)}</p>
+{_left_out(inputs)}
 <h2>How much better than random</h2>
 <p>To test the model, part of the seed was hidden, the rest used to build the audience, and the
 hidden seed people mixed into a random sample of the universe; this was repeated over several

@@ -32,12 +32,15 @@ class SeedSet:
         rows: Rows in the uploaded file (None for a segment).
         matched: Distinct people the seed resolved to.
         persons: ``person_id`` of every seed person.
+        rule: The segment's condition (``where``) when the seed is a segment: the profile
+            columns it names define the seed, so the model must not use them.
     """
 
     description: str
     rows: int | None
     matched: int
     persons: DataFrame
+    rule: str | None = None
 
 
 def seed_from_segment(spark: SparkSession, run: Run, segment: str, as_of: date) -> SeedSet:
@@ -60,7 +63,23 @@ def seed_from_segment(spark: SparkSession, run: Run, segment: str, as_of: date) 
             f"segment {segment!r} has no members as of {as_of}"
             + (f"; segments of that snapshot: {', '.join(names)}" if names else "")
         )
-    return SeedSet(f"segment {segment}", None, matched, members)
+    return SeedSet(f"segment {segment}", None, matched, members, _rule(spark, run, segment, as_of))
+
+
+def _rule(spark: SparkSession, run: Run, segment: str, as_of: date) -> str | None:
+    """The condition the segment was materialised with (one row of ``gold/segment_sizes``)."""
+    from dmp.segments.stage import SEGMENT_SIZES_TABLE
+
+    if not run.lake.exists(SEGMENT_SIZES_TABLE):
+        return None
+    rows = (
+        run.read(spark, SEGMENT_SIZES_TABLE)
+        .filter((F.col("segment") == segment) & (F.col("as_of") == F.lit(as_of)))
+        .select("where")
+        .limit(1)
+        .collect()
+    )
+    return str(rows[0]["where"]) if rows and rows[0]["where"] else None
 
 
 def seed_from_file(

@@ -23,6 +23,26 @@ class EmbeddingSettings(StrictModel):
     order_weight: float = 5.0
 
 
+class GuardrailSettings(StrictModel):
+    """When the audience gate refuses a lookalike model (exit 3, nothing published).
+
+    Attributes:
+        enforce: Fail the gate on a breached guardrail (False: report it as a warning).
+        min_lift_ratio: The chosen method's held-out lift@1% must be at least this many
+            times the random and the activity baseline's.
+        max_activity_spearman: Above this rank correlation between score and activity, the
+            model mostly ranks activity: refused.
+        min_top_people: The lift comparison is enforced only when the top 1% of each
+            evaluation split holds at least this many people; on smaller evaluations
+            lift@1% moves by whole people and the check is reported as a warning.
+    """
+
+    enforce: bool = True
+    min_lift_ratio: float = Field(1.1, ge=1.0)
+    max_activity_spearman: float = Field(0.9, gt=0, le=1)
+    min_top_people: int = Field(20, ge=1)
+
+
 class LookalikeSettings(StrictModel):
     """How seeds are expanded into audiences.
 
@@ -46,6 +66,7 @@ class LookalikeSettings(StrictModel):
         tiers: Audience tiers in percent of the eligible universe (like ad platforms).
         random_seed: Same inputs and seed give the same audience.
         register_model: Register the model in MLflow with alias ``current``.
+        guardrails: When the audience gate refuses the model.
     """
 
     min_seed: int = Field(100, ge=1)
@@ -66,3 +87,4 @@ class LookalikeSettings(StrictModel):
     random_seed: int = 42
     register_model: bool = True
     embedding: EmbeddingSettings = EmbeddingSettings()
+    guardrails: GuardrailSettings = GuardrailSettings()

@@ -18,6 +18,7 @@ from pyspark.sql import functions as F
 from dmp.caching import Keep, kept
 from dmp.config import Settings
 from dmp.errors import UserError
+from dmp.expressions import referenced_columns
 from dmp.identity.stage import IDENTITY_MAP_TABLE
 from dmp.lookalike.embedding import EMBEDDINGS_TABLE, interactions, person_embeddings
 from dmp.lookalike.evaluate import BASELINES, Evaluation, evaluate
@@ -57,6 +58,8 @@ class LookalikeResult:
     evaluation: dict[str, dict[str, float]] = field(default_factory=dict)
     reach: list[tuple[int, int]] = field(default_factory=list)
     guardrails: dict[str, float] = field(default_factory=dict)
+    left_out: list[str] = field(default_factory=list)
+    """Profile columns left out of the features because the seed's rule names them."""
     truth_checks: dict[str, float] = field(default_factory=dict)
     mlflow_run_id: str | None = None
     model_version: str | None = None
@@ -80,6 +83,7 @@ class LookalikeResult:
             "seed people matched": self.seed_matched,
             "eligible universe": self.universe,
             "method": f"{self.method} ({self.method_reason})",
+            "left out (seed rule)": ", ".join(self.left_out) or "-",
         }
         for name, metrics in self.evaluation.items():
             shown[f"{name}: lift@1/5/10%, AUC"] = (
@@ -147,6 +151,11 @@ def build_lookalike(
         embeddings = _embeddings(spark, settings, run, day)
         categories, segments = vocabularies(profiles)
         spec = FeatureSpec.build(categories, segments, settings.lookalike.embedding.rank)
+        if seeds.rule:
+            # A segment seed is defined by its rule: features of the columns it names would
+            # find the held-out seed by definition and inflate every figure of the report.
+            spec = spec.without(sorted(referenced_columns(seeds.rule, profiles.columns)))
+            result.left_out = list(spec.left_out)
         features = stack.enter_context(kept(flat_features(profiles, embeddings, spec), Keep.DISK))
         seed_sample = _sample(
             features.join(seed_people, "person_id"), options.max_training_seeds, options.random_seed
@@ -193,9 +202,15 @@ def build_lookalike(
             result.truth_checks = future_conversion_lift(
                 spark, settings, run, audience, seed_people, universe, truth_product
             )
-        from dmp.lookalike.gate import audience_gate
+        from dmp.lookalike.gate import audience_gate, guardrail_outcomes
 
-        result.gate_report = audience_gate(spark, settings, run, audience, seed_people, profiles)
+        checks = guardrail_outcomes(
+            result.evaluation, chosen, result.guardrails, mixture=evaluation.mixture,
+            options=options.guardrails,
+        )  # fmt: skip
+        result.gate_report = audience_gate(
+            spark, settings, run, audience, seed_people, profiles, checks
+        )
         _track_and_report(settings, run, result, model, evaluation, pool)
         rows = audience.withColumn("run_id", F.lit(result.mlflow_run_id)).withColumn(
             "as_of", F.lit(day)
@@ -343,6 +358,7 @@ def _track_and_report(
         gains={n: evaluation.gains[n] for n in result.evaluation},
         deciles=evaluation.deciles[result.method], reach=result.reach,
         guardrails=result.guardrails, truth_checks=result.truth_checks,
+        left_out=tuple(result.left_out),
     )  # fmt: skip
     files = write_report(inputs, folder)
     spec_file = folder / "feature_spec.json"
@@ -364,9 +380,13 @@ def _track_and_report(
         # the configured default ("auto") is "configured_method"; "method" is the one used
         **{
             ("configured_method" if k == "method" else k): v
-            for k, v in settings.lookalike.model_dump(exclude={"embedding", "tiers"}).items()
+            for k, v in settings.lookalike.model_dump(
+                exclude={"embedding", "tiers", "guardrails"}
+            ).items()
         },
+        **{f"guardrails.{k}": v for k, v in settings.lookalike.guardrails.model_dump().items()},
         "method": result.method, "method_reason": result.method_reason,
+        "features_left_out": ",".join(result.left_out) or "-",
     }  # fmt: skip
     tracked = log_build(
         settings, audience=result.audience, model=model, params=params, metrics=metrics,
