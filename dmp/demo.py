@@ -44,6 +44,7 @@ def run_demo(
     from dmp.stages import (
         generate_stage,
         identity_stage,
+        funnels_stage,
         ingest_stage,
         latest_event_date,
         lookalike_stage,
@@ -84,6 +85,12 @@ def run_demo(
         params={"as_of": as_of, "file": str(segment_file)}, verbose=verbose,
     )  # fmt: skip
     record("segments", segmented.summary())
+    if settings.funnels.definitions:
+        funnelled = execute(
+            "funnels", funnels_stage(settings, as_of), settings, params={"as_of": as_of},
+            verbose=verbose,
+        )  # fmt: skip
+        record("funnels", funnelled.summary())
     if product is not None:
         from dmp.lookalike.stage import SeedRequest
 
