@@ -42,9 +42,9 @@ def run_demo(
     """
     from dmp.generate import WorldSpec
     from dmp.stages import (
+        funnels_stage,
         generate_stage,
         identity_stage,
-        funnels_stage,
         ingest_stage,
         latest_event_date,
         lookalike_stage,

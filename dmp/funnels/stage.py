@@ -1,4 +1,4 @@
-"""The funnels stage: ordered-step funnels of ``as_of`` into ``gold/funnels`` and drop-off segments."""
+"""The funnels stage: funnels as of a date into ``gold/funnels``, plus drop-off segments."""
 
 from __future__ import annotations
 

@@ -76,7 +76,9 @@ def random_rows(seed: int, people: int) -> list[tuple[str, datetime, str, str, s
             weights = [5, 3, 2, 2, 1]
             name = rng.choices([*EVENTS, "Products Searched"], weights)[0]
             channel = rng.choice(["web", "ios"])
-            rows.append((f"p{p:03d}", origin + timedelta(seconds=s), f"m{len(rows)}", channel, name))
+            rows.append(
+                (f"p{p:03d}", origin + timedelta(seconds=s), f"m{len(rows)}", channel, name)
+            )
     return rows
 
 
@@ -154,7 +156,10 @@ def test_one_event_never_counts_as_two_steps(spark) -> None:
         "person_id string, event_time timestamp, message_id string, channel string, "
         "event_name string",
     )  # fmt: skip
-    levels = {r["person_id"]: r["level"] for r in funnel_progress(funnel_events(frame, spec), spec).collect()}
+    levels = {
+        r["person_id"]: r["level"]
+        for r in funnel_progress(funnel_events(frame, spec), spec).collect()
+    }
     assert levels == {"a": 1, "b": 2}
 
 
@@ -172,7 +177,9 @@ class Log:
         self.rows: list[dict[str, Any]] = []
         self.people: set[str] = set()
 
-    def event(self, user: str, when: datetime, name: str, channel: str = "web", **more: Any) -> None:
+    def event(
+        self, user: str, when: datetime, name: str, channel: str = "web", **more: Any
+    ) -> None:
         self.people.add(user)
         row: dict[str, Any] = {f.name: None for f in EVENTS_SCHEMA}
         row.update(source="first_party", message_id=f"m{len(self.rows)}", message_hash="h",
@@ -262,7 +269,10 @@ def test_stage_writes_dropoff_segments(funnel_run) -> None:
         ("funnel_books_dropoff_2", ids["abandoner"]),
         ("funnel_books_dropoff_2", ids["slow"]),
     }
-    assert funnel_run["result"].dropoffs == {"funnel_books_dropoff_1": 1, "funnel_books_dropoff_2": 2}
+    assert funnel_run["result"].dropoffs == {
+        "funnel_books_dropoff_1": 1,
+        "funnel_books_dropoff_2": 2,
+    }
 
 
 def test_stage_publishes_a_report(funnel_run) -> None:

@@ -35,7 +35,9 @@ def lake(tmp_path: Path) -> Lake:
     rows = [("user_id", u, p) for u, p in people.items()]
     rows += [("email_sha256", sha(email(u)), p) for u, p in people.items()]
     lake.write_arrow(
-        pa.table({k: [r[i] for r in rows] for i, k in enumerate(("id_type", "id_value", "person_id"))}),
+        pa.table(
+            {k: [r[i] for r in rows] for i, k in enumerate(("id_type", "id_value", "person_id"))}
+        ),
         "silver/identity_map",
     )
     profiles = pa.table({

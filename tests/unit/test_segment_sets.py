@@ -46,13 +46,18 @@ def test_unknown_references_and_cycles_are_refused(
         evaluation_order(["a"], segments, lists)
 
 
-def test_cli_refuses_a_cycle_before_spark(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_refuses_a_cycle_before_spark(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     spec = tmp_path / "segments.yaml"
     spec.write_text(
         "segments:\n  - {name: a, where: 'vip_level > 1'}\n"
         "combined:\n  - {name: x, include: [a, y]}\n  - {name: y, include: [x]}\n"
     )
-    for command in (["segments", "--file", str(spec)], ["segments", "preview", "--file", str(spec)]):
+    for command in (
+        ["segments", "--file", str(spec)],
+        ["segments", "preview", "--file", str(spec)],
+    ):
         assert main([*command, "--home", str(tmp_path)]) == 2
         err = capsys.readouterr().err.strip()
         assert err == "error: segments reference each other in a cycle: x -> y -> x"
@@ -109,8 +114,8 @@ def test_funnel_config_mistakes_name_the_key(tmp_path: Path) -> None:
     extra.write_text(
         "funnels:\n  definitions:\n    - name: Bad\n      steps: [{event: A}, {event: B}]\n"
     )
-    with pytest.raises(ConfigError, match="funnels.definitions.0.name"):
+    with pytest.raises(ConfigError, match=r"funnels\.definitions\.0\.name"):
         load_config(extra, environ={})
     extra.write_text("funnels:\n  definitions:\n    - name: one\n      steps: [{event: A}]\n")
-    with pytest.raises(ConfigError, match="funnels.definitions.0.steps"):
+    with pytest.raises(ConfigError, match=r"funnels\.definitions\.0\.steps"):
         load_config(extra, environ={})
