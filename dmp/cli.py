@@ -190,7 +190,13 @@ def profiles(
     _print_summary("profiles", result.summary())
 
 
-@app.command()
+segments_app = typer.Typer(
+    help="Segments: build them (no subcommand), or preview sizes without writing."
+)
+app.add_typer(segments_app, name="segments")
+
+
+@segments_app.callback(invoke_without_command=True)
 def segments(
     ctx: typer.Context,
     file: Annotated[
@@ -204,6 +210,8 @@ def segments(
     from dmp.driver import execute
     from dmp.stages import segments_stage
 
+    if ctx.invoked_subcommand is not None:
+        return
     options = _options(ctx)
     day = _parse_date(as_of, "--as-of") if as_of else None
     result = execute(
@@ -214,6 +222,116 @@ def segments(
         verbose=options.verbose,
     )
     _print_summary("segments", result.summary())
+
+
+# --- segment set operations: `dmp segments preview`, `dmp lists ...` ---------------------
+
+
+@segments_app.command("preview")
+def segments_preview(
+    ctx: typer.Context,
+    where: Annotated[
+        str | None, typer.Option("--where", help="A Spark SQL condition over profile columns.")
+    ] = None,
+    file: Annotated[
+        Path | None, typer.Option("--file", help="A segments file: count every segment in it.")
+    ] = None,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="Profile snapshot (default: the latest).")
+    ] = None,
+) -> None:
+    """Count the people a condition (or each segment of a file) selects; writes nothing."""
+    from dmp.stages import preview_segments_now
+
+    options = _options(ctx)
+    day = _parse_date(as_of, "--as-of") if as_of else None
+    result = preview_segments_now(
+        options.settings, where=where, segment_file=file, as_of=day, verbose=options.verbose
+    )
+    _print_summary("segments preview", result.summary())
+
+
+lists_app = typer.Typer(help="Uploaded identifier lists (stored hashed) for segments.")
+app.add_typer(lists_app, name="lists")
+
+
+@lists_app.command("add")
+def lists_add(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="List name (snake_case).")],
+    file: Annotated[Path, typer.Option("--file", help="CSV with a header row.")],
+    id_type: Annotated[
+        str, typer.Option("--id-type", help="user_id, email, phone, email_sha256, advertising_id.")
+    ],
+) -> None:
+    """Add a CSV's identifiers to a list (hashed as at ingest); creates the list."""
+    from dmp.driver import execute
+    from dmp.stages import list_add_stage
+
+    options = _options(ctx)
+    stage = list_add_stage(options.settings, name, file, id_type)
+    params = {"list": name, "file": str(file), "id_type": id_type}
+    result = execute("lists", stage, options.settings, params=params, verbose=options.verbose)
+    _print_summary("lists add", result.summary())
+
+
+@lists_app.command("remove")
+def lists_remove(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="List name.")],
+    file: Annotated[
+        Path | None, typer.Option("--file", help="Identifiers to remove (default: the whole list).")
+    ] = None,
+    id_type: Annotated[str | None, typer.Option("--id-type", help="Id type of --file.")] = None,
+) -> None:
+    """Remove a CSV's identifiers from a list, or the whole list."""
+    from dmp.driver import execute
+    from dmp.errors import UserError
+    from dmp.stages import list_remove_stage
+
+    if file is not None and id_type is None:
+        raise UserError("--file needs --id-type")
+    options = _options(ctx)
+    stage = list_remove_stage(options.settings, name, file, id_type)
+    params = {"list": name, "file": str(file) if file else None, "id_type": id_type}
+    result = execute("lists", stage, options.settings, params=params, verbose=options.verbose)
+    _print_summary("lists remove", result.summary())
+
+
+@lists_app.command("show")
+def lists_show(ctx: typer.Context) -> None:
+    """Every list and how many identifiers it holds."""
+    from dmp.stages import list_sizes_now
+
+    sizes = list_sizes_now(_options(ctx).settings)
+    if not sizes:
+        _echo("no lists yet: add one with `dmp lists add NAME --file F --id-type T`")
+        return
+    _print_table("lists", ["list", "identifiers"], [[k, str(v)] for k, v in sizes.items()])
+
+
+@app.command()
+def funnels(
+    ctx: typer.Context,
+    as_of: Annotated[
+        str | None,
+        typer.Option("--as-of", help="Date YYYY-MM-DD (default: latest event date in bronze)."),
+    ] = None,
+) -> None:
+    """Compute the configured funnels (conf `funnels:`) and their drop-off segments."""
+    from dmp.driver import execute
+    from dmp.stages import funnels_stage, latest_event_date
+
+    options = _options(ctx)
+    day = _parse_date(as_of, "--as-of") if as_of else latest_event_date(options.settings)
+    result = execute(
+        "funnels",
+        funnels_stage(options.settings, day),
+        options.settings,
+        params={"as_of": day},
+        verbose=options.verbose,
+    )
+    _print_summary("funnels", result.summary())
 
 
 @app.command()

@@ -16,6 +16,7 @@ import yaml
 from pydantic import Field, ValidationError, field_validator
 
 from dmp.errors import ConfigError
+from dmp.funnels.settings import FunnelSettings
 from dmp.identity.settings import IdentitySettings
 from dmp.ingest.settings import IngestSettings
 from dmp.lookalike.settings import LookalikeSettings
@@ -96,6 +97,7 @@ class Settings(StrictModel):
     identity: IdentitySettings = IdentitySettings()
     profiles: ProfileSettings = ProfileSettings()
     segments: SegmentSettings = SegmentSettings()
+    funnels: FunnelSettings = FunnelSettings()
     lookalike: LookalikeSettings = LookalikeSettings()
     pipeline: PipelineSettings = PipelineSettings()
 

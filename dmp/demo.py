@@ -42,6 +42,7 @@ def run_demo(
     """
     from dmp.generate import WorldSpec
     from dmp.stages import (
+        funnels_stage,
         generate_stage,
         identity_stage,
         ingest_stage,
@@ -84,6 +85,12 @@ def run_demo(
         params={"as_of": as_of, "file": str(segment_file)}, verbose=verbose,
     )  # fmt: skip
     record("segments", segmented.summary())
+    if settings.funnels.definitions:
+        funnelled = execute(
+            "funnels", funnels_stage(settings, as_of), settings, params={"as_of": as_of},
+            verbose=verbose,
+        )  # fmt: skip
+        record("funnels", funnelled.summary())
     if product is not None:
         from dmp.lookalike.stage import SeedRequest
 

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
     from dmp.export.lift import LiftStageResult
     from dmp.export.stage import ExportRequest, ExportResult
+    from dmp.funnels.stage import FunnelResult
     from dmp.generate import WorldSpec, WorldSummary
     from dmp.identity.stage import IdentityResult
     from dmp.ingest.stage import IngestResult
@@ -28,7 +29,8 @@ if TYPE_CHECKING:
     from dmp.maintenance import OptimizeRequest, OptimizeResult
     from dmp.privacy.erasure import ErasureRequest, ErasureResult
     from dmp.profiles.stage import ProfileResult
-    from dmp.segments.stage import SegmentResult
+    from dmp.segments.lists import ListChange
+    from dmp.segments.stage import SegmentPreview, SegmentResult
 
 _log = logging.getLogger("dmp")
 
@@ -137,12 +139,37 @@ def segments_stage(
     from dmp.segments.spec import load_segment_file
 
     spec = load_segment_file(segment_file or settings.segments_file)  # fail before Spark
+    if spec.combined:
+        from dmp.lake import Lake
+        from dmp.segments.combined import evaluation_order
+        from dmp.segments.lists import list_names
+
+        names = list_names(Lake(settings.lake_dir))
+        evaluation_order([s.name for s in spec.segments], spec.combined, names)
 
     def stage(spark: SparkSession | None, run: Run) -> SegmentResult:
         from dmp.segments.stage import build_segments
 
         assert spark is not None
         return build_segments(spark, settings, run, spec, as_of)
+
+    return stage
+
+
+def funnels_stage(
+    settings: Settings, as_of: date
+) -> Callable[[SparkSession | None, Run], FunnelResult]:
+    """``dmp funnels``: configured funnels as of a date, their report and drop-off segments."""
+    if not settings.funnels.definitions:  # fail before Spark
+        from dmp.errors import UserError
+
+        raise UserError("no funnels configured: add some under `funnels.definitions`")
+
+    def stage(spark: SparkSession | None, run: Run) -> FunnelResult:
+        from dmp.funnels.stage import build_funnels
+
+        assert spark is not None
+        return build_funnels(spark, settings, run, as_of)
 
     return stage
 
@@ -225,3 +252,111 @@ def optimize_stage(
         return optimize_lake(settings, run, request)
 
     return stage
+
+
+# --- segment set operations: uploaded lists and previews ----------------------------------
+
+
+def list_add_stage(
+    settings: Settings, name: str, file: Path, id_type: str
+) -> Callable[[SparkSession | None, Run], ListChange]:
+    """``dmp lists add``: a CSV's identifiers, hashed, into ``gold/lists``."""
+    _check_list_request(name, file, id_type)
+
+    def stage(spark: SparkSession | None, run: Run) -> ListChange:
+        from dmp.segments.lists import add_to_list
+
+        assert spark is not None
+        return add_to_list(spark, run, name, file, id_type, settings.ingest.default_country_code)
+
+    return stage
+
+
+def list_remove_stage(
+    settings: Settings, name: str, file: Path | None, id_type: str | None
+) -> Callable[[SparkSession | None, Run], ListChange]:
+    """``dmp lists remove``: identifiers of a CSV (or the whole list) out of ``gold/lists``."""
+    from dmp.errors import UserError
+    from dmp.lake import Lake
+    from dmp.segments.lists import list_names
+
+    if file is not None:
+        _check_list_request(name, file, id_type or "")
+    names = list_names(Lake(settings.lake_dir))
+    if name not in names:
+        raise UserError(f"no list named {name!r} (lists: {', '.join(names) or 'none'})")
+
+    def stage(spark: SparkSession | None, run: Run) -> ListChange:
+        from dmp.segments.lists import remove_from_list
+
+        assert spark is not None
+        return remove_from_list(
+            spark, run, name, file, id_type, settings.ingest.default_country_code
+        )
+
+    return stage
+
+
+def _check_list_request(name: str, file: Path, id_type: str) -> None:
+    """Refuse a bad list name, id type or missing file before Spark starts."""
+    from dmp.errors import UserError
+    from dmp.expressions import check_name
+    from dmp.lookalike.seeds import SEED_ID_TYPES
+
+    try:
+        check_name(name, "list")
+    except ValueError as error:
+        raise UserError(str(error)) from None
+    if id_type not in SEED_ID_TYPES:
+        raise UserError(f"--id-type must be one of {', '.join(SEED_ID_TYPES)}, not {id_type!r}")
+    if not file.is_file():
+        raise UserError(f"identifier file {file} does not exist")
+
+
+def list_sizes_now(settings: Settings, *, verbose: bool = False) -> dict[str, int]:
+    """``dmp lists show``: identifiers per list (starts Spark only if there are lists)."""
+    from dmp.lake import Lake
+    from dmp.segments.lists import list_names, list_sizes
+
+    lake = Lake(settings.lake_dir)
+    if not list_names(lake):
+        return {}
+    from dmp.driver import session_for
+
+    return list_sizes(session_for(settings, verbose=verbose), lake)
+
+
+def preview_segments_now(
+    settings: Settings,
+    *,
+    where: str | None,
+    segment_file: Path | None,
+    as_of: date | None,
+    verbose: bool = False,
+) -> SegmentPreview:
+    """``dmp segments preview``: count a condition or a file's segments; nothing is written.
+
+    References and cycles are checked before Spark starts; the run is not logged.
+    """
+    from dmp.errors import UserError
+    from dmp.lake import Lake
+    from dmp.segments.combined import evaluation_order
+    from dmp.segments.lists import list_names
+    from dmp.segments.spec import SegmentFile, SegmentSpec, load_segment_file
+
+    if (where is None) == (segment_file is None):
+        raise UserError("give exactly one of --where or --file")
+    if where is not None:
+        if not where.strip():
+            raise UserError("--where is empty")
+        spec = SegmentFile(segments=[SegmentSpec(name="preview", where=where)])
+    else:
+        assert segment_file is not None
+        spec = load_segment_file(segment_file)
+    lake = Lake(settings.lake_dir)
+    evaluation_order([s.name for s in spec.segments], spec.combined, list_names(lake))
+    from dmp.driver import session_for
+    from dmp.segments.stage import preview_segments
+
+    spark = session_for(settings, verbose=verbose)
+    return preview_segments(spark, Run(job="segments preview", lake=lake), spec, as_of)

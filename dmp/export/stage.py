@@ -177,13 +177,15 @@ def _members(
             rows = rows.filter(F.col("tier") <= request.tier)
         first = rows.select("run_id").first()
         return rows.select("person_id"), day, (first["run_id"] if first else None)
-    from dmp.segments.stage import SEGMENTS_TABLE
+    from dmp.segments.members import is_funnel_segment, segment_table
 
-    if not run.lake.exists(SEGMENTS_TABLE):
-        raise UserError("gold/segments does not exist yet: run `dmp segments` first")
-    dates = run.lake.partition_values(SEGMENTS_TABLE, "as_of")
+    table = segment_table(request.segment or "")
+    if not run.lake.exists(table):
+        stage = "funnels" if is_funnel_segment(request.segment or "") else "segments"
+        raise UserError(f"{table} does not exist yet: run `dmp {stage}` first")
+    dates = run.lake.partition_values(table, "as_of")
     day = request.as_of or date.fromisoformat(max(dates))
-    rows = run.read(spark, SEGMENTS_TABLE).filter(
+    rows = run.read(spark, table).filter(
         (F.col("segment") == request.segment) & (F.col("as_of") == F.lit(day))
     )
     return rows.select("person_id"), day, None

@@ -45,19 +45,20 @@ class SeedSet:
 
 def seed_from_segment(spark: SparkSession, run: Run, segment: str, as_of: date) -> SeedSet:
     """The members of ``segment`` in the segments of the ``as_of`` snapshot."""
-    from dmp.segments.stage import SEGMENTS_TABLE
+    from dmp.segments.members import segment_table
 
-    if not run.lake.exists(SEGMENTS_TABLE):
-        raise UserError("gold/segments does not exist yet: run `dmp segments` first")
+    table = segment_table(segment)
+    if not run.lake.exists(table):
+        raise UserError(f"{table} does not exist yet: run `dmp segments` / `dmp funnels` first")
     members = (
-        run.read(spark, SEGMENTS_TABLE)
+        run.read(spark, table)
         .filter((F.col("segment") == segment) & (F.col("as_of") == F.lit(as_of)))
         .select("person_id")
         .distinct()
     )
     matched = members.count()
     if matched == 0:
-        known = run.lake.read(spark, SEGMENTS_TABLE).filter(F.col("as_of") == F.lit(as_of))
+        known = run.lake.read(spark, table).filter(F.col("as_of") == F.lit(as_of))
         names = sorted(r["segment"] for r in known.select("segment").distinct().collect())
         raise UserError(
             f"segment {segment!r} has no members as of {as_of}"
@@ -95,10 +96,35 @@ def seed_from_file(
     The identifier column is the one named like the id type (or ``id``/``identifier``),
     else the first column. E-mails and phones are normalised and SHA-256 hashed first.
     """
+    rows, keys = read_identifiers(spark, path, id_type, default_country_code)
+    persons = (
+        keys.join(identity_map.select("id_type", "id_value", "person_id"), ["id_type", "id_value"])
+        .select("person_id")
+        .distinct()
+    )
+    matched = persons.count()
+    return SeedSet(f"file {path.name} ({id_type})", rows, matched, persons)
+
+
+def read_identifiers(
+    spark: SparkSession, path: Path, id_type: str, default_country_code: str
+) -> tuple[int, DataFrame]:
+    """Read a CSV of identifiers as identity-map keys: ``id_type, id_value``.
+
+    The identifier column is the one named like the id type (or ``id``/``identifier``),
+    else the first column. E-mails and phones are normalised and SHA-256 hashed as at
+    ingest, so the clear values never leave Spark memory.
+
+    Returns:
+        The number of non-empty rows in the file and the keys (one per row, not distinct).
+
+    Raises:
+        UserError: Unknown id type or missing file.
+    """
     if id_type not in SEED_ID_TYPES:
         raise UserError(f"--id-type must be one of {', '.join(SEED_ID_TYPES)}, not {id_type!r}")
     if not path.is_file():
-        raise UserError(f"seed file {path} does not exist")
+        raise UserError(f"identifier file {path} does not exist")
     frame = spark.read.option("header", "true").csv(str(path.absolute()))
     column = _identifier_column(frame.columns, id_type)
     values = frame.select(F.trim(F.col(column)).alias("raw")).filter(
@@ -106,17 +132,10 @@ def seed_from_file(
     )
     rows = values.count()
     map_type, normalised = _normalised(F.col("raw"), id_type, default_country_code)
-    keys = values.select(normalised.alias("id_value")).filter(F.col("id_value").isNotNull())
-    persons = (
-        keys.join(
-            identity_map.filter(F.col("id_type") == map_type).select("id_value", "person_id"),
-            "id_value",
-        )
-        .select("person_id")
-        .distinct()
+    keys = values.select(F.lit(map_type).alias("id_type"), normalised.alias("id_value")).filter(
+        F.col("id_value").isNotNull()
     )
-    matched = persons.count()
-    return SeedSet(f"file {path.name} ({id_type})", rows, matched, persons)
+    return rows, keys
 
 
 def _identifier_column(columns: list[str], id_type: str) -> str:

@@ -154,6 +154,7 @@ def _steps(settings: Settings, day: date) -> list[_Step]:
     from dmp.lookalike.stage import SeedRequest
     from dmp.stages import (
         export_stage,
+        funnels_stage,
         identity_stage,
         ingest_stage,
         lookalike_stage,
@@ -192,6 +193,16 @@ def _steps(settings: Settings, day: date) -> list[_Step]:
             segments_stage(settings, None, day),
         ),
     ]
+    if settings.funnels.definitions:
+        funnels_conf = _digest(settings.funnels.model_dump(mode="json"))
+        steps.append(
+            _Step(
+                "funnels",
+                "funnels",
+                {"as_of": day, "config": funnels_conf},
+                funnels_stage(settings, day),
+            )
+        )
     for audience in settings.pipeline.audiences:
         params = {
             "name": audience.name,

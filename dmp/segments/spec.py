@@ -22,6 +22,7 @@ from pydantic import Field, field_validator, model_validator
 
 from dmp.errors import ConfigError
 from dmp.expressions import check_name
+from dmp.segments.combined import CombinedSegment
 from dmp.spec import StrictModel, load_yaml_spec
 
 
@@ -63,11 +64,13 @@ class SegmentFile(StrictModel):
 
     segments: list[SegmentSpec] = Field(default_factory=list)
     scoring: list[ScoringPlan] = Field(default_factory=list)
+    combined: list[CombinedSegment] = Field(default_factory=list)
+    """Segments made of other segments and uploaded lists (:mod:`dmp.segments.combined`)."""
 
     @model_validator(mode="after")
     def _unique_names(self) -> SegmentFile:
         for kind, names in (
-            ("segments", [s.name for s in self.segments]),
+            ("segments", [s.name for s in self.segments] + [c.name for c in self.combined]),
             ("scoring", [p.name for p in self.scoring]),
         ):
             duplicates = sorted({n for n in names if names.count(n) > 1})

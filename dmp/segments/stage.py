@@ -19,6 +19,8 @@ from dmp.expressions import validate_expressions
 from dmp.profiles.stage import PROFILES_TABLE
 from dmp.runlog import Run
 from dmp.segments.clusters import cluster_features, cluster_traits, fit_clusters
+from dmp.segments.combined import LIST_PREFIX, CombinedSegment, combine, evaluation_order
+from dmp.segments.lists import list_members, list_names
 from dmp.segments.spec import SegmentFile
 
 SEGMENTS_TABLE = "gold/segments"
@@ -70,25 +72,24 @@ def build_segments(
         UserError: No profiles yet, no snapshot for ``as_of``, or an invalid expression.
         GateFailed: The segment gate failed; nothing was written.
     """
-    if not run.lake.exists(PROFILES_TABLE):
-        raise UserError("silver/profiles does not exist yet: run `dmp profiles` first")
-    snapshots = run.lake.partition_values(PROFILES_TABLE, "as_of")
-    if not snapshots:
-        raise UserError("silver/profiles has no snapshot yet: run `dmp profiles` first")
-    day = as_of or date.fromisoformat(max(snapshots))
-    if day.isoformat() not in snapshots:
-        raise UserError(f"no profile snapshot as of {day}; available: {', '.join(snapshots[-5:])}")
+    day = _snapshot_day(run, as_of)
     schema = run.lake.read(spark, PROFILES_TABLE).schema
     validate_expressions(spark, schema, [(s.name, s.where) for s in spec.segments], "segment")
     for plan in spec.scoring:
         rules = [(f"{plan.name} rule {i + 1}", r.when) for i, r in enumerate(plan.rules)]
         validate_expressions(spark, schema, rules, "scoring")
 
+    order = evaluation_order(
+        [s.name for s in spec.segments], spec.combined, list_names(run.lake)
+    )  # refuses unknown references and cycles before any data is read
+
     result = SegmentResult(as_of=day)
     profiles = run.read(spark, PROFILES_TABLE).filter(F.col("as_of") == F.lit(day))
     with kept(profiles) as snapshot:
         result.persons = snapshot.count()
         members = _memberships(snapshot, spec, day)
+        if order:
+            members = _with_combined(spark, run, members, order, day)
         with kept(members) as segment_rows:
             result.sizes = _sizes(segment_rows, spec)
             from dmp.segments.gate import segment_gate
@@ -123,6 +124,59 @@ def build_segments(
     return result
 
 
+@dataclass
+class SegmentPreview:
+    """Sizes ``dmp segments preview`` counted (nothing written)."""
+
+    as_of: date
+    persons: int = 0
+    sizes: dict[str, int] = field(default_factory=dict)
+
+    def summary(self) -> dict[str, Any]:
+        """Key figures for the console."""
+        shown: dict[str, Any] = {"as of": self.as_of.isoformat(), "persons": self.persons}
+        for name, size in self.sizes.items():
+            share = f" ({size / self.persons:.1%})" if self.persons else ""
+            shown[f"segment {name}"] = f"{size}{share}"
+        return shown
+
+
+def preview_segments(
+    spark: SparkSession, run: Run, spec: SegmentFile, as_of: date | None
+) -> SegmentPreview:
+    """Count each segment of ``spec`` on a profile snapshot without writing anything.
+
+    Raises:
+        UserError: No profiles, no snapshot for ``as_of``, an invalid expression, an unknown
+            reference or a cycle.
+    """
+    day = _snapshot_day(run, as_of)
+    schema = run.lake.read(spark, PROFILES_TABLE).schema
+    validate_expressions(spark, schema, [(s.name, s.where) for s in spec.segments], "segment")
+    order = evaluation_order([s.name for s in spec.segments], spec.combined, list_names(run.lake))
+    preview = SegmentPreview(as_of=day)
+    profiles = run.read(spark, PROFILES_TABLE).filter(F.col("as_of") == F.lit(day))
+    with kept(profiles) as snapshot:
+        preview.persons = snapshot.count()
+        members = _memberships(snapshot, spec, day)
+        if order:
+            members = _with_combined(spark, run, members, order, day)
+        preview.sizes = _sizes(members, spec)
+    return preview
+
+
+def _snapshot_day(run: Run, as_of: date | None) -> date:
+    if not run.lake.exists(PROFILES_TABLE):
+        raise UserError("silver/profiles does not exist yet: run `dmp profiles` first")
+    snapshots = run.lake.partition_values(PROFILES_TABLE, "as_of")
+    if not snapshots:
+        raise UserError("silver/profiles has no snapshot yet: run `dmp profiles` first")
+    day = as_of or date.fromisoformat(max(snapshots))
+    if day.isoformat() not in snapshots:
+        raise UserError(f"no profile snapshot as of {day}; available: {', '.join(snapshots[-5:])}")
+    return day
+
+
 def _memberships(profiles: DataFrame, spec: SegmentFile, day: date) -> DataFrame:
     """``segment, person_id, as_of``: one pass over the snapshot for every segment."""
     matched = F.array(
@@ -135,9 +189,34 @@ def _memberships(profiles: DataFrame, spec: SegmentFile, day: date) -> DataFrame
     )
 
 
+def _with_combined(
+    spark: SparkSession, run: Run, members: DataFrame, order: list[CombinedSegment], day: date
+) -> DataFrame:
+    """``members`` plus the combined segments' rows."""
+    names = sorted(
+        {ref[len(LIST_PREFIX) :] for c in order for ref in c.references()
+         if ref.startswith(LIST_PREFIX)}
+    )  # fmt: skip
+    lists = {}
+    if names:
+        from dmp.identity.stage import IDENTITY_MAP_TABLE
+
+        identity_map = run.read(spark, IDENTITY_MAP_TABLE)
+        lists = {name: list_members(spark, run, name, identity_map) for name in names}
+    combined = combine(members.select("segment", "person_id"), order, lists)
+    return members.unionByName(combined.withColumn("as_of", F.lit(day)))
+
+
+def _definitions(spec: SegmentFile) -> list[tuple[str, str, str]]:
+    """``(name, description, where)`` of every segment, plain then combined."""
+    return [(s.name, s.description, s.where) for s in spec.segments] + [
+        (c.name, c.description, c.formula()) for c in spec.combined
+    ]
+
+
 def _sizes(members: DataFrame, spec: SegmentFile) -> dict[str, int]:
     counts = {r["segment"]: int(r["count"]) for r in members.groupBy("segment").count().collect()}
-    return {s.name: counts.get(s.name, 0) for s in spec.segments}
+    return {name: counts.get(name, 0) for name, _, _ in _definitions(spec)}
 
 
 def _sizes_table(spec: SegmentFile, result: SegmentResult, day: date) -> pa.Table:
@@ -145,13 +224,13 @@ def _sizes_table(spec: SegmentFile, result: SegmentResult, day: date) -> pa.Tabl
         [
             {
                 "as_of": day,
-                "segment": s.name,
-                "description": s.description,
-                "where": s.where,
-                "size": result.sizes[s.name],
-                "share": result.sizes[s.name] / result.persons if result.persons else 0.0,
+                "segment": name,
+                "description": description,
+                "where": where,
+                "size": result.sizes[name],
+                "share": result.sizes[name] / result.persons if result.persons else 0.0,
             }
-            for s in spec.segments
+            for name, description, where in _definitions(spec)
         ]
     )
 
