@@ -137,6 +137,7 @@ def test_each_date_runs_every_stage_and_keeps_per_date_snapshots(reference: Refe
             "identity",
             "profiles",
             "segments",
+            "funnels",
             "lookalike",
             "export",
             "optimize",
