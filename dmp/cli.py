@@ -714,8 +714,10 @@ def _echo(message: str) -> None:
 
 
 def _configure_logging(verbose: bool) -> None:
+    from dmp.errors import RedactingFormatter
+
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", datefmt="%H:%M:%S"))
+    handler.setFormatter(RedactingFormatter("%(asctime)s %(message)s", datefmt="%H:%M:%S"))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.WARNING)
@@ -762,7 +764,7 @@ def main(argv: list[str] | None = None) -> int:
 
     User mistakes print one line and return 2, failed data-quality gates 3, other failures 1.
     """
-    from dmp.errors import DmpError
+    from dmp.errors import DmpError, redact_secrets
 
     args = _hoist_global_options(list(sys.argv[1:] if argv is None else argv))
     try:
@@ -770,11 +772,12 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as stop:  # click's own exit: help, usage errors (2)
         return stop.code if isinstance(stop.code, int) else (0 if stop.code is None else 1)
     except DmpError as error:
-        typer.echo(f"error: {error}", err=True)
+        typer.echo(f"error: {redact_secrets(str(error))}", err=True)
         if error.__cause__ is not None and logging.getLogger("dmp").isEnabledFor(logging.DEBUG):
             import traceback
 
-            traceback.print_exception(error.__cause__)
+            trace = "".join(traceback.format_exception(error.__cause__))
+            typer.echo(redact_secrets(trace), err=True, nl=False)
         return error.exit_code
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)

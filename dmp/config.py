@@ -12,7 +12,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import Field, ValidationError, field_validator
 
 from dmp.errors import ConfigError
@@ -23,7 +22,7 @@ from dmp.lookalike.settings import LookalikeSettings
 from dmp.pipeline.settings import PipelineSettings
 from dmp.profiles.settings import ProfileSettings
 from dmp.segments.settings import SegmentSettings
-from dmp.spec import StrictModel, describe_validation_error
+from dmp.spec import StrictModel, describe_validation_error, parse_yaml, read_text_file
 
 __all__ = [
     "LakeSettings",
@@ -239,10 +238,7 @@ def load_config(
 
 
 def _read_yaml(path: Path, environ: Mapping[str, str]) -> dict[str, Any]:
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as error:
-        raise ConfigError(f"{path}: not valid YAML: {error}") from None
+    data = parse_yaml(read_text_file(path, "YAML file"), str(path))
     if data is None:
         return {}
     if not isinstance(data, dict):
@@ -285,9 +281,17 @@ def _environment_layer(environ: Mapping[str, str]) -> dict[str, Any]:
         if not parts:
             continue
         node = layer
-        for part in parts[:-1]:
-            node = node.setdefault(part, {})
-        node[parts[-1]] = yaml.safe_load(raw) if raw.strip() else raw
+        for depth, part in enumerate(parts[:-1]):
+            child = node.setdefault(part, {})
+            if not isinstance(child, dict):
+                clash = _ENV_PREFIX + "__".join(p.upper() for p in parts[: depth + 1])
+                raise ConfigError(
+                    f"environment variable {name}: {clash} already sets that key to a value; "
+                    "unset one of them"
+                )
+            node = child
+        source = f"environment variable {name}"
+        node[parts[-1]] = parse_yaml(raw, source) if raw.strip() else raw
     return layer
 
 

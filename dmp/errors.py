@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 
 _EXCEPTION_LINE = re.compile(r"^([A-Za-z_][\w.]*(?:Error|Exception)): (.+)$")
@@ -10,6 +11,43 @@ _OUT_OF_MEMORY = re.compile(
     r"OutOfMemoryError|UNABLE_TO_ACQUIRE_MEMORY|Java heap space|GC overhead limit exceeded"
     r"|Not enough memory to build and broadcast"
 )
+
+
+# Credentials in a URL (``scheme://user:password@host``) and secret-looking query parameters.
+# Possessive repeats and a look-behind keep both scans linear on any text.
+_URL_USERINFO = re.compile(r"(?<![A-Za-z0-9+.\-])([A-Za-z][A-Za-z0-9+.\-]*+://)[^/?#\s@]++@")
+_SECRET_PARAMETER = re.compile(
+    r"(?i)([?&;](?:password|passwd|pwd|token|access_token|auth|secret|api_key|apikey|key|sig)=)"
+    r"[^&#\s]++"
+)
+REDACTED = "***"
+
+
+def redact_secrets(text: str) -> str:
+    """Replace credentials in URLs (and secret query parameters) with ``***``.
+
+    ``https://user:pass@mlflow.example/api`` becomes ``https://***@mlflow.example/api``.
+    Used on every message that leaves the process: logs, ``ops/runs.message``, the command
+    line's error line, reports.
+
+    Args:
+        text: Any message.
+
+    Returns:
+        The message without user names, passwords or tokens in URLs.
+    """
+    if "@" not in text and "=" not in text:
+        return text
+    text = _URL_USERINFO.sub(rf"\1{REDACTED}@", text)
+    return _SECRET_PARAMETER.sub(rf"\1{REDACTED}", text)
+
+
+class RedactingFormatter(logging.Formatter):
+    """A log formatter whose output never carries credentials (see :func:`redact_secrets`)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        """Format the record as usual, then redact secrets from the whole text."""
+        return redact_secrets(super().format(record))
 
 
 class DmpError(Exception):
@@ -60,13 +98,13 @@ def root_cause(error: BaseException) -> str:
         if match and not match.group(1).startswith(_WRAPPER_PREFIXES):
             found = f"{match.group(1).rsplit('.', 1)[-1]}: {match.group(2)}"
     if found:
-        return found[:500]
+        return redact_secrets(found)[:500]
     text = str(error).strip()
     first = text.splitlines()[0] if text else ""
     wrapped = type(error).__module__.startswith(("py4j", "pyspark"))
     if not first:
         return type(error).__name__
-    return (first if wrapped else f"{type(error).__name__}: {first}")[:500]
+    return redact_secrets(first if wrapped else f"{type(error).__name__}: {first}")[:500]
 
 
 def is_out_of_memory(error: BaseException) -> bool:

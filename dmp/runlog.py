@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
+from dmp.errors import redact_secrets
 from dmp.lake import Lake, WriteResult
 
 if TYPE_CHECKING:
@@ -116,14 +117,14 @@ def record_run(run: Run, status: str, message: str = "") -> None:
         "run_id": run.run_id,
         "job": run.job,
         "status": status,
-        "params": list(run.params.items()),
+        "params": [(key, redact_secrets(value)) for key, value in run.params.items()],
         "inputs": list(run.inputs.items()),
         "outputs": list(run.outputs.items()),
         "counts": list(run.counts.items()),
         "started_at": run.started_at,
         "ended_at": ended,
         "duration_s": (ended - run.started_at).total_seconds(),
-        "message": message[:2000],
+        "message": redact_secrets(message)[:2000],
         "pipeline_run_id": run.pipeline_run_id,
     }
     table = pa.Table.from_pylist([row], schema=_RUNS_SCHEMA)

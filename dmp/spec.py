@@ -15,9 +15,109 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from dmp.errors import ConfigError
 
-__all__ = ["StrictModel", "describe_validation_error", "load_yaml_spec", "read_yaml"]
+__all__ = [
+    "StrictModel",
+    "describe_validation_error",
+    "load_yaml_spec",
+    "parse_yaml",
+    "read_yaml",
+]
 
 M = TypeVar("M", bound=BaseModel)
+
+MAX_YAML_NODES = 100_000
+"""Most nodes a YAML document may hold once its aliases are expanded. Aliases let a few
+hundred bytes stand for billions of nodes ("billion laughs"); real config files hold a few
+thousand at most."""
+
+
+class _YamlTooLarge(Exception):
+    """Raised inside the loader; turned into a ConfigError naming the source."""
+
+
+class _GuardedLoader(yaml.SafeLoader):
+    """A safe loader that refuses documents whose aliases expand past MAX_YAML_NODES."""
+
+    def compose_document(self) -> yaml.Node | None:
+        node = super().compose_document()
+        if node is not None:
+            _check_expanded_size(node)
+        return node
+
+
+def _check_expanded_size(root: yaml.Node) -> None:
+    # Aliases share nodes, so the composed graph stays small; its expanded size is counted
+    # once per distinct node (memoised), which takes time linear in the graph.
+    sizes: dict[int, int] = {}
+    open_nodes: set[int] = set()
+
+    def size(node: yaml.Node) -> int:
+        key = id(node)
+        if key in sizes:
+            return sizes[key]
+        if key in open_nodes:
+            raise _YamlTooLarge("an alias refers to a node that contains it")
+        open_nodes.add(key)
+        children: list[yaml.Node] = []
+        if isinstance(node, yaml.SequenceNode):
+            children = list(node.value)
+        elif isinstance(node, yaml.MappingNode):
+            children = [part for pair in node.value for part in pair]
+        total = 1
+        for child in children:
+            total += size(child)
+            if total > MAX_YAML_NODES:
+                raise _YamlTooLarge(
+                    f"more than {MAX_YAML_NODES:,} values once aliases (*name) are expanded"
+                )
+        open_nodes.discard(key)
+        sizes[key] = total
+        return total
+
+    size(root)
+
+
+def parse_yaml(text: str, source: str) -> Any:
+    """Parse YAML text safely: no Python objects, no alias explosion, no deep recursion.
+
+    Args:
+        text: The YAML document.
+        source: What the text is (a file path, an environment variable), for errors.
+
+    Returns:
+        The parsed value (``None`` for an empty document).
+
+    Raises:
+        ConfigError: One line naming ``source`` if the text is not valid YAML, is nested too
+            deeply, or expands past :data:`MAX_YAML_NODES` values through aliases.
+    """
+    try:
+        return yaml.load(text, Loader=_GuardedLoader)
+    except _YamlTooLarge as error:
+        raise ConfigError(f"{source}: refused: {error}") from None
+    except RecursionError:
+        raise ConfigError(f"{source}: refused: nested too deeply") from None
+    except yaml.YAMLError as error:
+        problem = " ".join(str(error).split())
+        raise ConfigError(f"{source}: not valid YAML: {problem}") from None
+
+
+def read_text_file(path: Path, what: str = "file") -> str:
+    """Read a UTF-8 text file (a leading byte-order mark is accepted and dropped).
+
+    Raises:
+        ConfigError: One line if the file is missing or not UTF-8 text.
+    """
+    try:
+        return path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise ConfigError(f"{path} does not exist") from None
+    except UnicodeDecodeError as error:
+        raise ConfigError(
+            f"{path}: {what} is not UTF-8 text (byte {error.start}); save it as UTF-8"
+        ) from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path} is a folder, not a {what}") from None
 
 
 class StrictModel(BaseModel):
@@ -28,12 +128,7 @@ class StrictModel(BaseModel):
 
 def read_yaml(path: Path) -> Any:
     """Parse a YAML file, turning syntax errors into a :class:`ConfigError` naming it."""
-    try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"{path} does not exist") from None
-    except yaml.YAMLError as error:
-        raise ConfigError(f"{path}: not valid YAML: {error}") from None
+    return parse_yaml(read_text_file(path, "YAML file"), str(path))
 
 
 def load_yaml_spec(path: Path, model: type[M]) -> M:

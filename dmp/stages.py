@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dmp.config import Settings
+from dmp.naming import check_name
 from dmp.runlog import Run
 
 if TYPE_CHECKING:
@@ -184,6 +185,7 @@ def lookalike_stage(
     truth_product: str | None = None,
 ) -> Callable[[SparkSession | None, Run], LookalikeResult]:
     """``dmp lookalike``: expand a seed into a tiered, evaluated, tracked audience."""
+    check_name(name, "--name")
 
     def stage(spark: SparkSession | None, run: Run) -> LookalikeResult:
         from dmp.lookalike.stage import build_lookalike
@@ -201,6 +203,10 @@ def export_stage(
     settings: Settings, request: ExportRequest
 ) -> Callable[[SparkSession | None, Run], ExportResult]:
     """``dmp export``: an audience tier or a segment -> channel files with a manifest."""
+    if request.audience is not None:
+        check_name(request.audience, "--audience")
+    if request.segment is not None:
+        check_name(request.segment, "--segment")
 
     def stage(spark: SparkSession | None, run: Run) -> ExportResult:
         from dmp.export.stage import export
@@ -229,6 +235,7 @@ def lift_stage(
     settings: Settings, *, audience: str, results: Path, export_id: str | None
 ) -> Callable[[SparkSession | None, Run], LiftStageResult]:
     """``dmp lift``: campaign outcomes -> lift, report, MLflow run, events back to landing."""
+    check_name(audience, "--audience")
 
     def stage(spark: SparkSession | None, run: Run) -> LiftStageResult:
         from dmp.export.lift import measure_lift

@@ -82,6 +82,10 @@ def write_parts(
         .drop("_index")
         .write.partitionBy("_part")
         .option("header", "true")
+        # RFC 4180: a quote inside a quoted field is doubled (Spark's default escapes it
+        # with a backslash, which spreadsheets and ad platforms read as two fields).
+        .option("quote", '"')
+        .option("escape", '"')
         .option("compression", "gzip")
         .option("quoteAll", "false")
         .option("emptyValue", "")

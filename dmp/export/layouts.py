@@ -125,10 +125,24 @@ def channel_rows(
         "user_id": F.try_element_at(F.col("user_ids"), F.lit(1)),
     }[channel.requires]
     values = {
-        "dmp_person_id": F.col("person_id"),
-        "user_id": F.try_element_at(F.col("user_ids"), F.lit(1)),
+        "dmp_person_id": formula_safe(F.col("person_id")),
+        "user_id": formula_safe(F.try_element_at(F.col("user_ids"), F.lit(1))),
     }
     return _rows(joined, values, required.isNotNull(), F.col("person_id"))
+
+
+FORMULA_START = "^[=+\\-@\t\r]"
+"""First characters that make a spreadsheet read a cell as a formula (OWASP CSV injection)."""
+
+
+def formula_safe(value: Column) -> Column:
+    """Prefix a single quote to text a spreadsheet would run as a formula (OWASP guidance).
+
+    Used on owned-channel files, whose values (customer user ids) are opened in
+    spreadsheets; never on ad-platform columns, whose hashed values the platforms match
+    byte for byte.
+    """
+    return F.when(value.rlike(FORMULA_START), F.concat(F.lit("'"), value)).otherwise(value)
 
 
 def _rows(

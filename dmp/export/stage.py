@@ -142,13 +142,16 @@ def export(
                 manifest = _manifest(
                     settings, run, request, spec, result, file_rows, columns, model_run
                 )
+                # Members are committed before the folder is published: a kill in between
+                # leaves members of an export nobody received (erasure and lift still see
+                # every person), never a published export that erasure and lift cannot see.
+                stamped = grouped.select(
+                    F.lit(export_id).alias("export_id"), F.lit(name).alias("name"),
+                    F.lit(request.channel).alias("channel"), "person_id", "group",
+                    F.lit(day).alias("as_of"),
+                )  # fmt: skip
+                run.write(stamped, MEMBERS_TABLE, partition_by=["name"])
                 result.folder = publish(temporary, base / export_id, manifest)
-            stamped = grouped.select(
-                F.lit(export_id).alias("export_id"), F.lit(name).alias("name"),
-                F.lit(request.channel).alias("channel"), "person_id", "group",
-                F.lit(day).alias("as_of"),
-            )  # fmt: skip
-            run.write(stamped, MEMBERS_TABLE, partition_by=["name"])
     run.count("people_exported", result.people)
     run.count("holdout", result.holdout)
     return result

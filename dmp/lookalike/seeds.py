@@ -6,6 +6,9 @@ through the identity map; the clear-text values only ever live in Spark memory.
 
 from __future__ import annotations
 
+import codecs
+import csv
+import re
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -21,6 +24,11 @@ SeedIdType = Literal["user_id", "email", "phone", "email_sha256", "advertising_i
 SEED_ID_TYPES: tuple[str, ...] = ("user_id", "email", "phone", "email_sha256", "advertising_id")
 _COLUMN_NAMES = ("id", "identifier", "value", "user_id", "email", "phone", "email_sha256",
                  "advertising_id", "madid", "maid")  # fmt: skip
+# A hex digest, or a UUID / mobile ad id.
+_HEX_ID = re.compile(r"[0-9a-fA-F]{32,}|[0-9a-fA-F]{8}-[0-9a-fA-F-]{27}")
+_FIRST_LINE_LIMIT = 1 << 16
+_BOM = "\ufeff"
+_CHUNK = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -125,9 +133,17 @@ def read_identifiers(
         raise UserError(f"--id-type must be one of {', '.join(SEED_ID_TYPES)}, not {id_type!r}")
     if not path.is_file():
         raise UserError(f"identifier file {path} does not exist")
-    frame = spark.read.option("header", "true").csv(str(path.absolute()))
-    column = _identifier_column(frame.columns, id_type)
-    values = frame.select(F.trim(F.col(column)).alias("raw")).filter(
+    header = read_seed_header(path)
+    if header is None:
+        # No header row: the first column of every row, the first row included, is data.
+        frame = spark.read.option("header", "false").csv(str(path.absolute()))
+        column = frame.columns[0] if frame.columns else "_c0"
+    else:
+        frame = spark.read.option("header", "true").csv(str(path.absolute()))
+        frame = frame.toDF(*header[: len(frame.columns)], *frame.columns[len(header) :])
+        column = _identifier_column(frame.columns, id_type)
+    without_bom = F.regexp_replace(F.col(column), f"^{_BOM}", "")
+    values = frame.select(F.trim(without_bom).alias("raw")).filter(
         F.col("raw").isNotNull() & (F.col("raw") != "")
     )
     rows = values.count()
@@ -136,6 +152,49 @@ def read_identifiers(
         F.col("id_value").isNotNull()
     )
     return rows, keys
+
+
+def read_seed_header(path: Path) -> list[str] | None:
+    """The column names of a seed CSV, or ``None`` when its first row is already data.
+
+    The file must be UTF-8 (a byte-order mark is accepted); it is streamed once to check
+    that, never loaded whole. A first row is taken as data when none of its cells is a known
+    column name and one of them looks like an identifier (an e-mail, a phone number, a hex
+    digest, a UUID), so an address never becomes a column name that reports would echo.
+
+    Raises:
+        UserError: The file is not UTF-8 text. The message never quotes the file's content.
+    """
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    first_line = ""
+    offset = 0
+    try:
+        with path.open("rb") as handle:
+            while chunk := handle.read(_CHUNK):
+                text = decoder.decode(chunk)
+                offset += len(chunk)
+                if "\n" not in first_line and len(first_line) < _FIRST_LINE_LIMIT:
+                    first_line += text
+            decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        raise UserError(
+            f"seed file {path} is not UTF-8 text (near byte {offset:,}); save it as UTF-8"
+        ) from None
+    first_line = first_line.removeprefix(_BOM).splitlines()[0] if first_line.strip() else ""
+    try:
+        cells = [c.strip() for c in next(csv.reader([first_line]), [])]
+    except csv.Error:
+        raise UserError(f"seed file {path}: the first row is not valid CSV") from None
+    if any(c.lower() in (*_COLUMN_NAMES, *SEED_ID_TYPES) for c in cells):
+        return cells
+    if any(_looks_like_identifier(c) for c in cells):
+        return None
+    return cells
+
+
+def _looks_like_identifier(cell: str) -> bool:
+    # An e-mail, a phone number (7+ digits), a hex digest or a UUID: data, not a name.
+    return "@" in cell or sum(c.isdigit() for c in cell) >= 7 or bool(_HEX_ID.fullmatch(cell))
 
 
 def _identifier_column(columns: list[str], id_type: str) -> str:

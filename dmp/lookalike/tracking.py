@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import pickle
-import re
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ import pandas as pd
 
 from dmp.config import Settings
 from dmp.lookalike.models import LookalikeModel
+from dmp.naming import check_name
 
 _MODEL_FILE = "lookalike_model.pkl"
 
@@ -59,8 +59,16 @@ def _mlflow(settings: Settings) -> Any:
 
 
 def model_name(audience: str) -> str:
-    """Registered-model name of an audience."""
-    return "lookalike_" + re.sub(r"[^A-Za-z0-9_]", "_", audience)
+    """Registered-model name of an audience: ``lookalike_<audience>``, the name unchanged.
+
+    Audience names are checked by :func:`dmp.naming.check_name` (letters, digits, ``_``,
+    ``-``), all of which MLflow accepts, so two audiences never share a model: the earlier
+    mapping of ``-`` to ``_`` registered ``lal-vip`` and ``lal_vip`` as one model.
+
+    Raises:
+        UserError: ``audience`` is not a valid name.
+    """
+    return "lookalike_" + check_name(audience, "audience name")
 
 
 def log_build(

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
+from dmp.naming import name_problem
 from dmp.spec import StrictModel
 
 
@@ -16,6 +17,15 @@ class PipelineAudience(StrictModel):
     channels: list[str] = Field(default_factory=list)
     tier: int | None = Field(None, ge=1, le=100)
     holdout: float = Field(0.0, ge=0, lt=1)
+
+    @field_validator("name", "segment")
+    @classmethod
+    def _safe_name(cls, value: str) -> str:
+        # The name becomes folders and an MLflow model name: refuse "../x", "/abs", "a.b".
+        problem = name_problem(value)
+        if problem is not None:
+            raise ValueError(problem)
+        return value
 
 
 class PipelineSettings(StrictModel):

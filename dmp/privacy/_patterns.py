@@ -85,7 +85,7 @@ NON_LETTER: Final = r"[^\p{L}\p{M}]"
 ``\\p{...}``; the pure side filters with ``unicodedata.category``)."""
 
 HONORIFIC_PREFIX: Final = rf"^(?:mr|mrs|ms|miss|mx|dr|prof|sir|madam|mme|mlle)\.?[{WS}]+"
-GENERATIONAL_SUFFIX: Final = rf"[{WS},]+(?:jr|sr|ii|iii|iv|phd|md|esq)\.?(?![\s\S])"
+GENERATIONAL_SUFFIX: Final = rf"(?<![{WS},])[{WS},]++(?:jr|sr|ii|iii|iv|phd|md|esq)\.?(?![\s\S])"
 """Applied to trimmed, lower-cased names (Google: "don't include prefixes such as Mrs." /
 "suffixes such as Jr.")."""
 
@@ -206,11 +206,11 @@ _WORD_NON_ASCII: Final = (
     r"\uf900-\ufdff\ufe70-\ufefe\uff10-\uff19\uff21-\uff3a\uff41-\uff5a\uff66-\uffdc"
 )
 _LOCAL_CHAR: Final = r"A-Za-z0-9_%+\-!#$*\^~.'\\" + _WORD_NON_ASCII
-_AT: Final = r"@|\uff20|\\+u0040|%40|&#0*64;|&#[xX]0*40;"
-_DOT: Final = r"\.|\\+u002[eE]|%2[eE]"
+_AT: Final = r"@|\uff20|(?<!\\)\\++u0040|%40|&#0*+64;|&#[xX]0*+40;"
+_DOT: Final = r"\.|\\++u002[eE]|%2[eE]"
 _DOMAIN_CHAR: Final = r"A-Za-z0-9_\-" + _WORD_NON_ASCII
 # The start of an escaped ``@`` cut off by the end of a truncated line (``%4``, ``\\u00``, ``&#6``).
-_AT_CUT: Final = r"%4|\\+(?:u(?:0(?:0(?:4)?)?)?)?|&#(?:[xX]0*4?|0*6?)"
+_AT_CUT: Final = r"%4|(?<!\\)\\++(?:u(?:0(?:0(?:4)?)?)?)?|&#(?:[xX]0*+4?|0*+6?)"
 # A local part with a character other than a digit, for a bare trailing ``%`` (``jane%``, the
 # first character of ``%40``) -- so that ``100%`` at the end of a search stays readable.
 _LOCAL_NON_DIGIT: Final = r"A-Za-z_+\-!#$*\^~.'\\" + _WORD_NON_ASCII

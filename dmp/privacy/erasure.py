@@ -95,13 +95,22 @@ class ErasureRequest:
         if not path.is_file():
             raise UserError(f"erasure file {path} does not exist")
         found: dict[str, list[str]] = {"email": [], "phone": [], "user_id": []}
-        with path.open(newline="", encoding="utf-8") as handle:
-            for number, row in enumerate(csv.reader(handle), start=1):
-                if not row or row[0].strip().lower() in ("id_type", "type"):
-                    continue
-                if len(row) < 2 or row[0].strip().lower() not in found:
-                    raise UserError(f"{path}:{number}: expected 'email|phone|user_id,value'")
-                found[row[0].strip().lower()].append(row[1].strip())
+        number = 0
+        try:
+            # utf-8-sig: a byte-order mark (Excel's "CSV UTF-8") is accepted and dropped.
+            with path.open(newline="", encoding="utf-8-sig") as handle:
+                for number, row in enumerate(csv.reader(handle), start=1):
+                    if not row or row[0].strip().lower() in ("id_type", "type"):
+                        continue
+                    if len(row) < 2 or row[0].strip().lower() not in found:
+                        raise UserError(f"{path}:{number}: expected 'email|phone|user_id,value'")
+                    found[row[0].strip().lower()].append(row[1].strip())
+        except UnicodeDecodeError:
+            raise UserError(
+                f"{path}: erasure file is not UTF-8 text (after line {number}); save it as UTF-8"
+            ) from None
+        except csv.Error:
+            raise UserError(f"{path}:{number + 1}: not valid CSV") from None
         return cls(found["email"], found["phone"], found["user_id"])
 
 

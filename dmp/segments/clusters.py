@@ -32,14 +32,22 @@ def cluster_features(profiles: DataFrame, categories: list[str]) -> DataFrame:
     )
 
 
-def fit_clusters(features: DataFrame, settings: ClusterSettings) -> tuple[DataFrame, float]:
+def fit_clusters(
+    features: DataFrame, settings: ClusterSettings
+) -> tuple[DataFrame, float | None, int]:
     """Standardise the features and fit k-means (Spark MLlib, distributed).
 
+    Near-identical people can leave k-means with a single non-empty cluster (k-means||
+    finds fewer distinct centres than ``k``); the silhouette is undefined then (MLlib's
+    evaluator fails with a Java ``AssertionError``), so it is only computed for two
+    clusters or more.
+
     Returns:
-        ``(person_id, tags, cluster)`` and the silhouette score of the clustering.
+        ``(person_id, tags, cluster)``, the silhouette score (``None`` with fewer than two
+        non-empty clusters) and the number of non-empty clusters.
     """
     from pyspark.ml import Pipeline
-    from pyspark.ml.clustering import KMeans
+    from pyspark.ml.clustering import KMeans, KMeansModel
     from pyspark.ml.evaluation import ClusteringEvaluator
     from pyspark.ml.feature import StandardScaler, VectorAssembler
 
@@ -59,10 +67,17 @@ def fit_clusters(features: DataFrame, settings: ClusterSettings) -> tuple[DataFr
     )
     model = pipeline.fit(features)
     assigned = model.transform(features)
+    # Cluster sizes come with the fitted model: no extra pass over the data.
+    kmeans = model.stages[-1]
+    assert isinstance(kmeans, KMeansModel)
+    sizes = kmeans.summary.clusterSizes
+    non_empty = sum(1 for size in sizes if size > 0)
+    if non_empty < 2:
+        return assigned.select("person_id", "tags", "cluster"), None, non_empty
     silhouette = ClusteringEvaluator(featuresCol="_features", predictionCol="cluster").evaluate(
         assigned
     )
-    return assigned.select("person_id", "tags", "cluster"), float(silhouette)
+    return assigned.select("person_id", "tags", "cluster"), float(silhouette), non_empty
 
 
 def cluster_traits(assigned: DataFrame, settings: ClusterSettings) -> DataFrame:

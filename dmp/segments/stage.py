@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -44,6 +46,7 @@ class SegmentResult:
     silhouette: float | None = None
     overlap_plot: str | None = None
     gate_report: str | None = None
+    persona_note: str | None = None
 
     def summary(self) -> dict[str, Any]:
         """Key figures for the console."""
@@ -54,6 +57,8 @@ class SegmentResult:
             shown[f"score {plan} (mean / max)"] = f"{stats['mean']:.1f} / {stats['max']:.0f}"
         if self.silhouette is not None:
             shown["persona clusters (silhouette)"] = round(self.silhouette, 3)
+        if self.persona_note is not None:
+            shown["persona clusters"] = self.persona_note
         for cluster, traits in sorted(self.clusters.items()):
             shown[f"cluster {cluster}"] = traits
         shown["overlap heatmap"] = self.overlap_plot or "-"
@@ -85,40 +90,53 @@ def build_segments(
 
     result = SegmentResult(as_of=day)
     profiles = run.read(spark, PROFILES_TABLE).filter(F.col("as_of") == F.lit(day))
-    with kept(profiles) as snapshot:
+    with kept(profiles) as snapshot, ExitStack() as held:
         result.persons = snapshot.count()
         members = _memberships(snapshot, spec, day)
         if order:
             members = _with_combined(spark, run, members, order, day)
-        with kept(members) as segment_rows:
-            result.sizes = _sizes(segment_rows, spec)
-            from dmp.segments.gate import segment_gate
+        segment_rows = held.enter_context(kept(members))
+        result.sizes = _sizes(segment_rows, spec)
+        from dmp.segments.gate import segment_gate
 
-            result.gate_report = segment_gate(spark, settings, run, segment_rows, result)
+        result.gate_report = segment_gate(spark, settings, run, segment_rows, result)
+        # Everything that can fail on the data (persona clustering, scores) runs before the
+        # first write, so a failure leaves no table of this snapshot half-updated.
+        personas = held.enter_context(_personas(settings, snapshot, day, result))
+        scored = held.enter_context(kept(_scores(snapshot, spec, day))) if spec.scoring else None
+        if scored is not None:
+            result.scores = _score_stats(scored)
+        run.write(
+            segment_rows, SEGMENTS_TABLE, mode="overwrite", replace_where={"as_of": day},
+            partition_by=["as_of"],
+        )  # fmt: skip
+        run.write(
+            spark.createDataFrame(_sizes_table(spec, result, day).to_pylist()),
+            SEGMENT_SIZES_TABLE, mode="overwrite", replace_where={"as_of": day},
+            partition_by=["as_of"],
+        )  # fmt: skip
+        overlaps = _overlaps(segment_rows, day)
+        run.write(
+            overlaps, OVERLAPS_TABLE, mode="overwrite", replace_where={"as_of": day},
+            partition_by=["as_of"],
+        )  # fmt: skip
+        result.overlap_plot = _plot_overlaps(overlaps, result, settings.reports_dir)
+        if scored is not None:
             run.write(
-                segment_rows, SEGMENTS_TABLE, mode="overwrite", replace_where={"as_of": day},
+                scored, SCORES_TABLE, mode="overwrite", replace_where={"as_of": day},
                 partition_by=["as_of"],
             )  # fmt: skip
+        if personas is not None:
+            clustered, described = personas
             run.write(
-                spark.createDataFrame(_sizes_table(spec, result, day).to_pylist()),
-                SEGMENT_SIZES_TABLE, mode="overwrite", replace_where={"as_of": day},
+                described.withColumn("as_of", F.lit(day)), CLUSTER_TRAITS_TABLE,
+                mode="overwrite", replace_where={"as_of": day}, partition_by=["as_of"],
+            )  # fmt: skip
+            run.write(
+                clustered.select("person_id", "cluster", F.lit(day).alias("as_of")),
+                CLUSTERS_TABLE, mode="overwrite", replace_where={"as_of": day},
                 partition_by=["as_of"],
             )  # fmt: skip
-            overlaps = _overlaps(segment_rows, day)
-            run.write(
-                overlaps, OVERLAPS_TABLE, mode="overwrite", replace_where={"as_of": day},
-                partition_by=["as_of"],
-            )  # fmt: skip
-            result.overlap_plot = _plot_overlaps(overlaps, result, settings.reports_dir)
-        if spec.scoring:
-            scores = _scores(snapshot, spec, day)
-            with kept(scores) as scored:
-                result.scores = _score_stats(scored)
-                run.write(
-                    scored, SCORES_TABLE, mode="overwrite", replace_where={"as_of": day},
-                    partition_by=["as_of"],
-                )  # fmt: skip
-        _personas(spark, settings, run, snapshot, day, result)
     for name, size in result.sizes.items():
         run.count(f"segment.{name}", size)
     return result
@@ -318,30 +336,38 @@ def _score_stats(scores: DataFrame) -> dict[str, dict[str, float]]:
     return {r["plan"]: {"mean": float(r[1]), "max": float(r[2])} for r in rows}
 
 
+@contextmanager
 def _personas(
-    spark: SparkSession, settings: Settings, run: Run, profiles: DataFrame, day: date,
-    result: SegmentResult,
-) -> None:  # fmt: skip
+    settings: Settings, profiles: DataFrame, day: date, result: SegmentResult
+) -> Iterator[tuple[DataFrame, DataFrame] | None]:
+    """Fit persona clusters; yield ``(clustered, traits)`` kept, or ``None`` with a note.
+
+    Degenerate snapshots (too few people, everyone alike) give no persona tables and a
+    one-line note in the result instead of an error.
+    """
     options = settings.segments.clusters
     keys = profiles.select(F.explode(F.map_keys("category_affinity")).alias("c")).distinct()
     categories = sorted(r["c"] for r in keys.collect())  # the catalogue's categories
     features = cluster_features(profiles, categories)
-    if features.count() < options.k * 5:
-        _log.info("segments: too few people for %d persona clusters, skipped", options.k)
+    people = features.count()
+    if people < options.k * 5:
+        result.persona_note = (
+            f"skipped: {people} people, fewer than {options.k * 5} for {options.k} clusters"
+        )
+        _log.info("segments: persona clusters %s", result.persona_note)
+        yield None
         return
-    assigned, result.silhouette = fit_clusters(features, options)
-    with kept(assigned) as clustered:
-        traits = cluster_traits(clustered, options)
-        with kept(traits) as described:
-            for row in described.orderBy("cluster", F.desc("lift")).collect():  # k x traits
-                shown = result.clusters.get(row["cluster"], "")
-                label = f"{row['trait']} x{row['lift']:.1f}"
-                result.clusters[row["cluster"]] = f"{shown}, {label}" if shown else label
-            run.write(
-                described.withColumn("as_of", F.lit(day)), CLUSTER_TRAITS_TABLE,
-                mode="overwrite", replace_where={"as_of": day}, partition_by=["as_of"],
-            )  # fmt: skip
-        run.write(
-            clustered.select("person_id", "cluster", F.lit(day).alias("as_of")), CLUSTERS_TABLE,
-            mode="overwrite", replace_where={"as_of": day}, partition_by=["as_of"],
-        )  # fmt: skip
+    assigned, result.silhouette, found = fit_clusters(features, options)
+    if found < 2:
+        result.persona_note = (
+            f"skipped: the {people} people behave too alike to form two or more clusters"
+        )
+        _log.info("segments: persona clusters %s", result.persona_note)
+        yield None
+        return
+    with kept(assigned) as clustered, kept(cluster_traits(clustered, options)) as described:
+        for row in described.orderBy("cluster", F.desc("lift")).collect():  # k x traits
+            shown = result.clusters.get(row["cluster"], "")
+            label = f"{row['trait']} x{row['lift']:.1f}"
+            result.clusters[row["cluster"]] = f"{shown}, {label}" if shown else label
+        yield clustered, described

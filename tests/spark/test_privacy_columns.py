@@ -5,6 +5,8 @@ from __future__ import annotations
 import ipaddress
 import json
 import random
+import threading
+import time
 from collections.abc import Callable
 
 import pytest
@@ -12,6 +14,7 @@ from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 import dmp.privacy as privacy
+from tests.hostile_text import hostile_lines
 
 pytestmark = pytest.mark.spark
 
@@ -312,3 +315,31 @@ def test_published_examples_in_spark(spark: SparkSession) -> None:
     assert row.google == "cloudysanfrancisco@gmail.com"
     assert row.e164 == "+18005550100"
     assert row.uid2 == "tMmiiTI7IaAcPpQPFQ65uMVCWH8av9jw4cwf/F5HVRQ="
+
+
+def test_hostile_lines_are_linear_and_agree(spark: SparkSession) -> None:
+    # Java's regex engine backtracks like Python's: the adversarial lines that took minutes
+    # in Python must stay fast in the JVM too. A timer cancels the job at the budget, so a
+    # regression fails instead of hanging the suite.
+    lines = hostile_lines()
+    frame = spark.createDataFrame(list(lines.items()), "name string, raw string")
+    budget = 2.5 * len(lines)
+    context = spark.sparkContext
+    # The pairs whose patterns scan free text or repeat over separators, one job each.
+    for pair in ("mask_pii", "name_meta"):
+        spark_fn, reference = PAIRS[pair]
+        # Warm up first: the first query of a big expression spends seconds in codegen.
+        frame.limit(1).select(spark_fn(F.lit("a@b.c 415 555 0132"))).collect()
+        context.setJobGroup("hostile-lines", pair, interruptOnCancel=True)
+        timer = threading.Timer(budget, context.cancelJobGroup, ["hostile-lines"])
+        started = time.perf_counter()
+        timer.start()
+        try:
+            rows = frame.select("name", "raw", spark_fn(F.col("raw")).alias("out")).collect()
+        finally:
+            timer.cancel()
+            context.setLocalProperty("spark.jobGroup.id", None)  # type: ignore[arg-type]
+        elapsed = time.perf_counter() - started
+        assert elapsed < budget, f"{pair}: {elapsed:.1f} s for {len(lines)} lines of 8 KB"
+        for row in rows:
+            assert row["out"] == reference(row["raw"]), (pair, row["name"])

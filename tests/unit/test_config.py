@@ -73,3 +73,60 @@ def test_project_conf_loads() -> None:
     settings = load_config(conf_dir=Path(__file__).parents[2] / "conf", environ={})
     assert settings.lake.engine == "delta-rs"
     assert settings.spark.ui_enabled is False
+
+
+BILLION_LAUGHS = (
+    'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n'
+    "b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\n"
+    "c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\n"
+    "d: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]\n"
+    "e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]\n"
+    "f: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e]\n"
+    "g: &g [*f,*f,*f,*f,*f,*f,*f,*f,*f]\n"
+    "h: &h [*g,*g,*g,*g,*g,*g,*g,*g,*g]\n"
+    "i: &i [*h,*h,*h,*h,*h,*h,*h,*h,*h]\n"
+)
+
+
+def test_alias_explosion_is_refused_in_one_line(conf: Path, tmp_path: Path) -> None:
+    bomb = tmp_path / "bomb.yaml"
+    bomb.write_text(BILLION_LAUGHS)
+    with pytest.raises(ConfigError, match=r"bomb\.yaml: refused: more than 100,000") as caught:
+        load_config(bomb, conf_dir=conf, environ={})
+    assert "\n" not in str(caught.value)
+    with pytest.raises(ConfigError, match="environment variable DMP__SPARK__APP_NAME: refused"):
+        load_config(conf_dir=conf, environ={"DMP__SPARK__APP_NAME": BILLION_LAUGHS})
+
+
+def test_small_aliases_and_recursive_aliases(conf: Path, tmp_path: Path) -> None:
+    extra = tmp_path / "mine.yaml"
+    extra.write_text("spark:\n  app_name: &n mine\nmlflow:\n  experiment: *n\n")
+    assert load_config(extra, conf_dir=conf, environ={}).spark.app_name == "mine"
+    extra.write_text("spark: &s\n  app_name: [*s]\n")
+    with pytest.raises(ConfigError, match=r"mine\.yaml: refused: an alias refers"):
+        load_config(extra, conf_dir=conf, environ={})
+
+
+@pytest.mark.parametrize(
+    ("environ", "message"),
+    [
+        ({"DMP__SPARK__SHUFFLE_PARTITIONS": "[unclosed"}, "SHUFFLE_PARTITIONS: not valid YAML"),
+        ({"DMP__SPARK__APP_NAME": "{a: 1"}, "DMP__SPARK__APP_NAME: not valid YAML"),
+        ({"DMP__SPARK": "4", "DMP__SPARK__APP_NAME": "x"}, "DMP__SPARK already sets"),
+    ],
+)
+def test_malformed_environment_values_are_one_line_errors(
+    conf: Path, environ: dict[str, str], message: str
+) -> None:
+    with pytest.raises(ConfigError, match=message) as caught:
+        load_config(conf_dir=conf, environ=environ)
+    assert "\n" not in str(caught.value)
+
+
+def test_latin1_config_is_an_error_and_a_bom_is_accepted(conf: Path, tmp_path: Path) -> None:
+    extra = tmp_path / "mine.yaml"
+    extra.write_bytes("spark:\n  app_name: caf\u00e9\n".encode("latin-1"))
+    with pytest.raises(ConfigError, match=r"mine\.yaml: YAML file is not UTF-8 text"):
+        load_config(extra, conf_dir=conf, environ={})
+    extra.write_bytes("\ufeffspark:\n  app_name: caf\u00e9\n".encode())
+    assert load_config(extra, conf_dir=conf, environ={}).spark.app_name == "caf\u00e9"

@@ -89,3 +89,14 @@ def test_entry_points_use_the_same_spark_classes_as_the_cluster_script() -> None
     ]:
         assert cls in (ENTRYPOINTS / entry).read_text()
         assert cls in cluster
+
+
+@pytest.mark.parametrize("name", sorted(_services()))
+def test_published_ports_bind_to_loopback_by_default(name: str) -> None:
+    # Spark and MLflow have no authentication: a bare "5000:5000" publishes them on every
+    # interface of the host.
+    for port in _services()[name].get("ports", []):
+        published = str(port)
+        host = published.rsplit(":", 2)[0] if published.count(":") >= 2 else ""
+        default = re.sub(r"\$\{[A-Z_]+:-([^}]*)\}", r"\1", host)
+        assert default == "127.0.0.1", f"{name}: {published} is not bound to 127.0.0.1"
