@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 __all__ = ["INDEX_FILE", "IndexEntry", "collect_entries", "write_index"]
 
@@ -132,7 +133,8 @@ def _json(path: Path) -> dict[str, Any]:
 
 
 def _rel(reports_dir: Path, path: Path) -> str:
-    return Path(os.path.relpath(path, reports_dir)).as_posix()
+    """A URL path relative to the reports folder (names with spaces or ``#`` still link)."""
+    return quote(Path(os.path.relpath(path, reports_dir)).as_posix())
 
 
 def _older(reports_dir: Path, runs: list[Path], page: str) -> tuple[tuple[str, str], ...]:
