@@ -150,3 +150,24 @@ def test_data_docs_are_on_by_default_and_can_be_turned_off(tmp_path: Path) -> No
     assert load_config(home=tmp_path, environ={}).quality.data_docs is True
     off = load_config(home=tmp_path, environ={"DMP__QUALITY__DATA_DOCS": "false"})
     assert off.quality.data_docs is False
+
+
+def test_a_lookalike_build_summary_gives_the_index_its_headline(tmp_path: Path) -> None:
+    from datetime import date
+
+    from dmp.lookalike.stage import LookalikeResult, _write_summary
+
+    folder = tmp_path / "reports" / "lookalike" / "lal_x" / "20260102T000000Z-r1"
+    _write(folder / "report.html")
+    result = LookalikeResult(
+        audience="lal_x", as_of=date(2026, 1, 2), universe=1800, seed_matched=150,
+        method="similarity", evaluation={"similarity": {"lift_at_1pct": 7.25, "auc": 0.9}},
+        mlflow_run_id="abc", model_version="3",
+    )  # fmt: skip
+    _write_summary(folder, result)
+    assert json.loads((folder / "summary.json").read_text())["model_version"] == "3"
+    [entry] = collect_entries(tmp_path / "reports")
+    assert entry.headline == (
+        "method similarity, held-out lift@1% 7.2×, 1,800 people ranked, as of 2026-01-02"
+    )
+    assert {p.name for p in folder.iterdir()} == {"report.html", "summary.json"}  # no temp file
