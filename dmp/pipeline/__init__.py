@@ -12,6 +12,7 @@ from typing import Any
 from dmp.pipeline.settings import PipelineAudience, PipelineSettings
 
 __all__ = [
+    "PIPELINE_STAGES",
     "PipelineAudience",
     "PipelineLocked",
     "PipelineResult",
@@ -20,6 +21,7 @@ __all__ = [
     "run_pipeline",
 ]
 _LAZY = {
+    "PIPELINE_STAGES": "dmp.pipeline.runner",
     "PipelineLocked": "dmp.pipeline.lock",
     "pipeline_lock": "dmp.pipeline.lock",
     "PipelineResult": "dmp.pipeline.runner",

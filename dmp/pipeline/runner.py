@@ -161,7 +161,7 @@ def run_pipeline(
                         _detail(outcome),
                     )
                 )
-        wrote = earlier or any(step.status == RunStatus.SUCCEEDED for step in result.steps)
+        wrote = bool(earlier) or any(step.status == RunStatus.SUCCEEDED for step in result.steps)
         if settings.pipeline.optimize and stage in (None, "optimize") and wrote:
             result.steps.append(_maintain(settings, max(dates), result.run_id))
     return result
