@@ -369,6 +369,7 @@ def lookalike(
     """Build a lookalike audience from a seed segment or an uploaded list."""
     from dmp.driver import execute
     from dmp.lookalike.stage import SeedRequest
+    from dmp.lookalike.tracking import check_tracking_server
     from dmp.stages import lookalike_stage
 
     options = _options(ctx)
@@ -377,6 +378,7 @@ def lookalike(
     if seed_file is not None and id_type is None:
         raise typer.BadParameter("--seed-file needs --id-type")
     day = _parse_date(as_of, "--as-of") if as_of else None
+    check_tracking_server(options.settings)  # before Spark starts
     stage = lookalike_stage(
         options.settings,
         name=name,
@@ -527,6 +529,21 @@ def pipeline_run(
         str | None, typer.Option("--from", help="Backfill from this date (with --to).")
     ] = None,
     end: Annotated[str | None, typer.Option("--to", help="Backfill up to this date.")] = None,
+    stage: Annotated[
+        str | None,
+        typer.Option(
+            "--stage",
+            help="Run only this stage (ingest, identity, profiles, segments, lookalike, "
+            "export, optimize): one task of a scheduler.",
+        ),
+    ] = None,
+    run_id: Annotated[
+        str | None,
+        typer.Option(
+            "--run-id",
+            help="Pipeline run id shared by the stage tasks of one date (with --stage).",
+        ),
+    ] = None,
 ) -> None:
     """Ingest, identity, profiles, segments, audiences and exports for a date (or a range),
     skipping stages whose inputs did not change. Exit codes: 0 ok, 1 failed stage, 2 usage
@@ -548,7 +565,11 @@ def pipeline_run(
         days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
     else:
         raise UserError("give --date D, or --from D1 --to D2")
-    result = run_pipeline(options.settings, days, verbose=options.verbose)
+    if run_id is not None and not (date and run_id.strip()):
+        raise UserError("--run-id needs --date (one date per pipeline run) and a non-empty id")
+    result = run_pipeline(
+        options.settings, days, verbose=options.verbose, stage=stage, run_id=run_id
+    )
     _print_summary("pipeline", result.summary())
 
 
@@ -605,6 +626,25 @@ def optimize(
         needs_spark=False,
     )  # fmt: skip
     _print_summary("optimize", result.summary())
+
+
+@app.command("report")
+def report(
+    ctx: typer.Context,
+    open_: Annotated[
+        bool, typer.Option("--open", help="Open the index in the default web browser.")
+    ] = False,
+) -> None:
+    """Rebuild the report index (latest report of each kind and audience) and print its path."""
+    from dmp.report_index import write_index
+
+    settings = _options(ctx).settings
+    path = write_index(settings.reports_dir, settings.exports_dir)
+    _echo(str(path))
+    if open_:
+        import webbrowser
+
+        webbrowser.open(path.absolute().as_uri())
 
 
 @app.command()

@@ -84,6 +84,14 @@ class MlflowSettings(StrictModel):
     experiment: str = "dmp"
 
 
+class QualitySettings(StrictModel):
+    """Data-quality gate options (the rules themselves live in ``conf/gates.yaml``)."""
+
+    data_docs: bool = True
+    """Keep every gate's redacted GX result in a GX Data Docs site under
+    ``reports/quality/gx-data-docs`` (linked from ``reports/index.html``)."""
+
+
 class Settings(StrictModel):
     """The whole validated configuration of one dmp process."""
 
@@ -92,6 +100,7 @@ class Settings(StrictModel):
     spark: SparkSettings = SparkSettings()
     lake: LakeSettings = LakeSettings()
     mlflow: MlflowSettings = MlflowSettings()
+    quality: QualitySettings = QualitySettings()
     ingest: IngestSettings = IngestSettings()
     identity: IdentitySettings = IdentitySettings()
     profiles: ProfileSettings = ProfileSettings()

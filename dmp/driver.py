@@ -125,6 +125,7 @@ def _execute_locked(
         with watch:
             result = stage(spark, run)
     except GateFailed as error:
+        _refresh_report_index(settings)
         record_run(run, RunStatus.GATE_FAILED, str(error))
         _log.error("%s: data-quality gate failed after %.1fs", job, time.perf_counter() - started)
         raise
@@ -145,7 +146,20 @@ def _execute_locked(
     status = getattr(result, "status", RunStatus.SUCCEEDED)
     record_run(run, status if isinstance(status, str) else RunStatus.SUCCEEDED)
     _log.info("%s: %s in %.1fs", job, status, time.perf_counter() - started)
+    _refresh_report_index(settings)
     return result
+
+
+def _refresh_report_index(settings: Settings) -> None:
+    """Rebuild ``reports/index.html`` once a stage that may have written a report ends."""
+    if not settings.reports_dir.exists():
+        return  # no stage wrote a report yet
+    from dmp.report_index import write_index
+
+    try:
+        write_index(settings.reports_dir, settings.exports_dir)
+    except OSError as error:  # the index is a convenience; the stage's own reports stand
+        _log.warning("report index not rebuilt: %s", error)
 
 
 def _out_of_memory(job: str, settings: Settings) -> str:

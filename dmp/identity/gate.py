@@ -42,6 +42,7 @@ def identity_gate(
         spec,
         reports_dir=settings.reports_dir,
         run_id=run.run_id,
+        data_docs=settings.quality.data_docs,
         extra_outcomes=_graph_rules(settings, identity_map, result),
     )
     return str(report.report_dir)

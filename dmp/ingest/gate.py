@@ -42,6 +42,7 @@ def bronze_gate(
         spec,
         reports_dir=settings.reports_dir,
         run_id=run.run_id,
+        data_docs=settings.quality.data_docs,
         extra_outcomes=outcomes,
         persist=False,  # a projection of the stage's cached parse
     )

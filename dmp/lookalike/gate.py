@@ -58,6 +58,7 @@ def audience_gate(
         spec,
         reports_dir=settings.reports_dir,
         run_id=run.run_id,
+        data_docs=settings.quality.data_docs,
         extra_outcomes=outcomes,
     )
     return str(report.report_dir)

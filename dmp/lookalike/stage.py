@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import math
+import os
 import time
+import uuid
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -117,12 +121,16 @@ def build_lookalike(
 
     Raises:
         UserError: No profiles, unknown segment, seed below ``lookalike.min_seed``.
+        StageFailed: The MLflow tracking server does not answer; nothing was written.
         GateFailed: The audience gate failed; nothing was written.
     """
     options = settings.lookalike
     chosen = method or options.method
     if chosen not in (*METHODS, "auto"):
         raise UserError(f"--method must be one of {', '.join((*METHODS, 'auto'))}")
+    from dmp.lookalike.tracking import check_tracking_server
+
+    check_tracking_server(settings)  # before any work: a server that is down publishes nothing
     day = _snapshot(run, as_of)
     result = LookalikeResult(audience=name, as_of=day)
     with ExitStack() as stack:
@@ -396,6 +404,26 @@ def _track_and_report(
     result.mlflow_run_id = tracked.run_id
     result.model_version = tracked.model_version
     result.report = str(files.get("report.html", folder))
+    _write_summary(folder, result)
+
+
+def _write_summary(folder: Path, result: LookalikeResult) -> None:
+    """``summary.json`` beside the report: the headline figures the report index shows."""
+    chosen = result.evaluation.get(result.method, {})
+    lift = chosen.get("lift_at_1pct", math.nan)
+    summary = {
+        "audience": result.audience,
+        "as_of": result.as_of.isoformat(),
+        "method": result.method,
+        "lift_at_1pct": lift if math.isfinite(lift) else None,
+        "universe": result.universe,
+        "seed_matched": result.seed_matched,
+        "mlflow_run_id": result.mlflow_run_id,
+        "model_version": result.model_version,
+    }
+    temporary = folder / f".summary-{uuid.uuid4().hex[:8]}.json"
+    temporary.write_text(json.dumps(summary, indent=2), encoding="utf-8")
+    os.replace(temporary, folder / "summary.json")
 
 
 def _metric_key(name: str) -> str:

@@ -10,6 +10,9 @@ from __future__ import annotations
 import os
 import pickle
 import tempfile
+import urllib.error
+import urllib.parse
+import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +21,7 @@ from typing import Any
 import pandas as pd
 
 from dmp.config import Settings
+from dmp.errors import StageFailed
 from dmp.lookalike.models import LookalikeModel
 from dmp.naming import check_name
 
@@ -44,16 +48,53 @@ def tracking_uri(settings: Settings) -> str:
     return f"sqlite:///{(settings.mlflow_dir / 'mlflow.db').absolute()}"
 
 
+def _is_server(uri: str) -> bool:
+    return uri.startswith(("http://", "https://"))
+
+
+def check_tracking_server(settings: Settings, timeout_s: float = 5.0) -> None:
+    """Fail fast, in one line, when the configured MLflow tracking server does not answer.
+
+    Called before a lookalike build starts Spark, so a server that is down costs seconds and
+    publishes nothing. A local store (the embedded SQLite default) needs no check.
+
+    Raises:
+        StageFailed: Nothing answers at the tracking URI.
+    """
+    uri = tracking_uri(settings)
+    if not _is_server(uri):
+        return
+    parts = urllib.parse.urlsplit(uri)
+    shown = f"{parts.scheme}://{parts.hostname}" + (f":{parts.port}" if parts.port else "")
+    try:
+        with urllib.request.urlopen(uri.rstrip("/") + "/health", timeout=timeout_s):
+            return
+    except urllib.error.HTTPError:
+        return  # the server answered (e.g. 401 behind auth): it is up
+    except (urllib.error.URLError, OSError) as error:
+        reason = getattr(error, "reason", error)
+        raise StageFailed(
+            f"MLflow tracking server {shown} is not reachable ({reason}): start it, or point "
+            "mlflow.tracking_uri / MLFLOW_TRACKING_URI at a running server"
+        ) from None
+
+
 def _mlflow(settings: Settings) -> Any:
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     import mlflow
 
-    mlflow.set_tracking_uri(tracking_uri(settings))
+    uri = tracking_uri(settings)
+    mlflow.set_tracking_uri(uri)
     name = settings.mlflow.experiment
     if mlflow.get_experiment_by_name(name) is None:
-        location = (settings.mlflow_dir / "artifacts").absolute().as_uri()
-        mlflow.create_experiment(name, artifact_location=location)
+        if _is_server(uri):
+            # the server's artifact root (mlflow-artifacts:/ with --serve-artifacts): a path
+            # on this machine would not be readable by other clients of the server
+            mlflow.create_experiment(name)
+        else:
+            location = (settings.mlflow_dir / "artifacts").absolute().as_uri()
+            mlflow.create_experiment(name, artifact_location=location)
     mlflow.set_experiment(name)
     return mlflow
 

@@ -12,6 +12,7 @@ from typing import Any
 from dmp.pipeline.settings import PipelineAudience, PipelineSettings
 
 __all__ = [
+    "PIPELINE_STAGES",
     "LakeLocked",
     "PipelineAudience",
     "PipelineLocked",
@@ -24,6 +25,7 @@ __all__ = [
 _LAZY = {
     "LakeLocked": "dmp.pipeline.lock",
     "lake_lock": "dmp.pipeline.lock",
+    "PIPELINE_STAGES": "dmp.pipeline.runner",
     "PipelineLocked": "dmp.pipeline.lock",
     "pipeline_lock": "dmp.pipeline.lock",
     "PipelineResult": "dmp.pipeline.runner",

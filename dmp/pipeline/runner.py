@@ -12,6 +12,11 @@ data is unchanged skips them even though later dates have since moved the shared
 table. They do re-run when a file for the date (or before it) arrived late, when their
 config changed, or when a stage before them re-wrote one of their inputs in this run.
 :mod:`dmp.pipeline.lock` keeps two writers (pipelines or single commands) off the same lake.
+
+A scheduler that runs each stage as its own task (``jobs/airflow_daily.py``) calls the
+runner once per stage of :data:`PIPELINE_STAGES` with ``stage=`` and one pipeline run id
+for the date: what earlier tasks of that run re-wrote is read back from ``ops/runs``, so
+the skip and resume rules are the same as in one process.
 """
 
 from __future__ import annotations
@@ -29,11 +34,25 @@ from typing import Any
 
 from dmp.config import Settings
 from dmp.driver import execute, session_for
+from dmp.errors import UserError
 from dmp.lake import Lake
 from dmp.pipeline.lock import pipeline_lock
-from dmp.runlog import RunStatus, params_of, recent_runs
+from dmp.runlog import RUNS_TABLE, RunStatus, params_of, recent_runs
 
 _log = logging.getLogger("dmp")
+
+PIPELINE_STAGES: tuple[str, ...] = (
+    "ingest",
+    "identity",
+    "profiles",
+    "segments",
+    "funnels",
+    "lookalike",
+    "export",
+    "optimize",
+)
+"""The pipeline's stages in the order they run (the jobs a step runs as). Schedulers that run
+one task per stage (``jobs/airflow_daily.py``) follow this order; a test keeps them in step."""
 
 
 @dataclass
@@ -77,21 +96,44 @@ class _Step:
         return "as_of" in self.params
 
 
-def run_pipeline(settings: Settings, dates: list[date], *, verbose: bool = False) -> PipelineResult:
+def run_pipeline(
+    settings: Settings,
+    dates: list[date],
+    *,
+    verbose: bool = False,
+    stage: str | None = None,
+    run_id: str | None = None,
+) -> PipelineResult:
     """Run every stage for each date in ``dates`` (oldest first).
 
+    Args:
+        settings: Validated configuration.
+        dates: The dates to run.
+        verbose: Spark INFO logs and progress bars.
+        stage: Run only the steps of this stage (one of :data:`PIPELINE_STAGES`), as one
+            task of a scheduler that runs each stage separately.
+        run_id: Pipeline run id; tables that earlier runs with this id re-wrote count as
+            re-written in this run (a scheduler passes one id to every task of a date).
+
     Raises:
+        UserError: ``stage`` is not a pipeline stage.
         PipelineLocked: Another pipeline holds the lake.
         GateFailed: A stage's data-quality gate failed (the pipeline stops there).
         DmpError: A stage failed (the pipeline stops there; re-run to resume).
     """
-    result = PipelineResult(run_id=uuid.uuid4().hex[:16])
+    if stage is not None and stage not in PIPELINE_STAGES:
+        raise UserError(
+            f"unknown pipeline stage {stage!r}: choose one of {', '.join(PIPELINE_STAGES)}"
+        )
+    result = PipelineResult(run_id=run_id or uuid.uuid4().hex[:16])
     lake = Lake(settings.lake_dir)
     with pipeline_lock(settings) as touch:
-        spark = session_for(settings, verbose=verbose)
+        earlier = _written_by(lake, result.run_id) if run_id else set()
         for day in sorted(dates):
-            written: set[str] = set()  # tables re-written for this date in this run
+            written = set(earlier)  # tables re-written for this date in this run
             for step in _steps(settings, day):
+                if stage is not None and step.job != stage:
+                    continue
                 touch()
                 started = time.perf_counter()
                 params = dict(step.params)
@@ -106,7 +148,7 @@ def run_pipeline(settings: Settings, dates: list[date], *, verbose: bool = False
                     step.stage,
                     settings,
                     params=params,
-                    spark=spark,
+                    spark=session_for(settings, verbose=verbose),
                     verbose=verbose,
                     pipeline_run_id=result.run_id,
                 )
@@ -120,11 +162,23 @@ def run_pipeline(settings: Settings, dates: list[date], *, verbose: bool = False
                         _detail(outcome),
                     )
                 )
-        if settings.pipeline.optimize and any(
-            step.status == RunStatus.SUCCEEDED for step in result.steps
-        ):
+        wrote = bool(earlier) or any(step.status == RunStatus.SUCCEEDED for step in result.steps)
+        if settings.pipeline.optimize and stage in (None, "optimize") and wrote:
             result.steps.append(_maintain(settings, max(dates), result.run_id))
     return result
+
+
+def _written_by(lake: Lake, pipeline_run_id: str) -> set[str]:
+    """Tables that the runs of one pipeline run (earlier tasks of a scheduler) wrote."""
+    if not lake.exists(RUNS_TABLE):
+        return set()
+    rows = lake.read_arrow(RUNS_TABLE, columns=["pipeline_run_id", "outputs"]).to_pylist()
+    return {
+        table
+        for row in rows
+        if row["pipeline_run_id"] == pipeline_run_id
+        for table, _version in row["outputs"] or []
+    }
 
 
 def _maintain(settings: Settings, day: date, pipeline_run_id: str) -> StepOutcome:

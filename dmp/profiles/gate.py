@@ -41,6 +41,7 @@ def profile_gate(
         spec,
         reports_dir=settings.reports_dir,
         run_id=run.run_id,
+        data_docs=settings.quality.data_docs,
         previous=previous,
     )
     return str(report.report_dir)
