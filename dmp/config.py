@@ -20,7 +20,7 @@ from dmp.identity.settings import IdentitySettings
 from dmp.ingest.settings import IngestSettings
 from dmp.lookalike.settings import LookalikeSettings
 from dmp.pipeline.settings import PipelineSettings
-from dmp.profiles.settings import ProfileSettings
+from dmp.profiles.settings import ProductRuleSettings, ProfileSettings
 from dmp.segments.settings import SegmentSettings
 from dmp.spec import StrictModel, describe_validation_error, parse_yaml, read_text_file
 
@@ -104,6 +104,7 @@ class Settings(StrictModel):
     ingest: IngestSettings = IngestSettings()
     identity: IdentitySettings = IdentitySettings()
     profiles: ProfileSettings = ProfileSettings()
+    product_rules: ProductRuleSettings = ProductRuleSettings()
     segments: SegmentSettings = SegmentSettings()
     funnels: FunnelSettings = FunnelSettings()
     lookalike: LookalikeSettings = LookalikeSettings()

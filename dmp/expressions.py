@@ -20,6 +20,19 @@ _UNRESOLVED = re.compile(r"`?([A-Za-z_][A-Za-z0-9_.]*)`? cannot be resolved")
 # String literals ('it''s', "x", with backslash escapes) and identifiers (plain or `quoted`).
 _LITERAL = re.compile(r"'(?:[^'\\]|\\.|'')*'|\"(?:[^\"\\]|\\.)*\"")
 _IDENTIFIER = re.compile(r"`([^`]+)`|\b([A-Za-z_][A-Za-z0-9_]*)\b")
+# bought('P1'): a single-quoted product id (backslash escapes, as in Spark SQL), not
+# preceded by a name character so that e.g. ``rebought(`` is left alone.
+_BOUGHT = re.compile(r"(?<![A-Za-z0-9_.])bought\s*\(\s*('(?:[^'\\]|\\.)*+')\s*\)", re.IGNORECASE)
+
+
+def expand_shorthands(expression: str) -> str:
+    """Rewrite dmp's shorthands into Spark SQL.
+
+    ``bought('P1')`` is true when product ``P1`` is among the person's
+    ``purchased_products``, so a cross-sell segment reads
+    ``bought('P1') AND NOT bought('P2')``.
+    """
+    return _BOUGHT.sub(r"array_contains(purchased_products, \1)", expression)
 
 
 def check_name(name: str, kind: str) -> str:

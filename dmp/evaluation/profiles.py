@@ -76,4 +76,47 @@ def profile_truth_checks(
         name = flag.removesuffix("_flag").replace("_", " ")
         checks[f"{name} precision"] = hits / flagged if flagged else 1.0
         checks[f"{name} recall"] = hits / actual if actual else 1.0
+    checks.update(_btyd_checks(spark, joined))
     return checks
+
+
+def _btyd_checks(spark: SparkSession, joined: DataFrame) -> dict[str, float]:
+    """Buy-till-you-die columns against the planted purchase behaviour of regular buyers.
+
+    The generator plants a per-person session rate (Poisson sessions) and per-persona cart
+    and order probabilities, the same for the whole world (nobody churns). Checked: the
+    Spearman correlation of ``expected_orders_90d`` with the planted purchase rate
+    ``session_rate x add_rate x order_rate`` (x 0.45 for guests), and the mean ``p_alive``.
+    """
+    from dmp.generate.personas import PERSONAS
+
+    propensity = spark.createDataFrame(
+        [(p.name, p.add_rate * p.order_rate) for p in PERSONAS],
+        "persona string, per_session double",
+    )
+    buyers = (
+        joined.filter(~F.col("is_bot") & ~F.col("is_coupon_abuser") & (F.col("orders_count") > 0))
+        .filter(F.col("p_alive").isNotNull())
+        .join(F.broadcast(propensity), "persona")
+        .withColumn(
+            "planted_rate",
+            F.col("session_rate")
+            * F.col("per_session")
+            * F.when(F.col("user_id").isNotNull(), 1.0).otherwise(0.45),
+        )
+    )
+    # One global window each: evaluation of a generated world only, never in the pipeline.
+    ranked = buyers.select(
+        "p_alive",
+        F.rank().over(Window.orderBy("planted_rate")).alias("rank_planted"),
+        F.rank().over(Window.orderBy("expected_orders_90d")).alias("rank_expected"),
+    )
+    row = ranked.agg(
+        F.corr("rank_planted", "rank_expected"), F.avg("p_alive"), F.count("*")
+    ).first()
+    if row is None or not row[2]:
+        return {}
+    return {
+        "expected_orders_90d rank correlation with planted purchase rate": float(row[0] or 0.0),
+        "mean p_alive of buyers (nobody churns)": float(row[1] or 0.0),
+    }

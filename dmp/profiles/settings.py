@@ -42,6 +42,47 @@ class InterestWeights(StrictModel):
     share: float = 1.0
 
 
+class BtydSettings(StrictModel):
+    """Buy-till-you-die models (``profiles.btyd``): BG/NBD + Gamma-Gamma.
+
+    Attributes:
+        enabled: Fit the models and fill ``p_alive``, ``expected_orders_90d`` and
+            ``expected_revenue_365d`` (off: the columns are null).
+        max_fit_buyers: At most this many buyers' summaries are collected to the driver to
+            fit; above it a seeded random sample of about this size is used.
+        seed: Seed of that sample.
+        min_buyers: Fewer buyers than this: no fit, the columns are null (a model fitted on a
+            handful of people would be noise).
+        holdout_days: Calibration/holdout check logged to MLflow: refit on the data up to
+            ``as_of - holdout_days`` and compare the predicted with the actual orders in the
+            holdout days (0: no check).
+        track: Log parameters, log-likelihoods and the holdout check to MLflow.
+    """
+
+    enabled: bool = True
+    max_fit_buyers: int = Field(200_000, ge=10)
+    seed: int = 17
+    min_buyers: int = Field(20, ge=3)
+    holdout_days: int = Field(0, ge=0)
+    track: bool = True
+
+
+class ProductRuleSettings(StrictModel):
+    """Cross-sell rules (``product_rules``): FP-Growth over order baskets.
+
+    Attributes:
+        enabled: Mine rules into ``gold/product_rules`` during ``dmp profiles``.
+        min_support: Minimum share of baskets holding a rule's products.
+        min_confidence: Minimum P(consequent | antecedent).
+        max_rules: Keep at most this many rules (highest lift first).
+    """
+
+    enabled: bool = True
+    min_support: float = Field(0.002, gt=0, le=1)
+    min_confidence: float = Field(0.1, ge=0, le=1)
+    max_rules: int = Field(1000, ge=1)
+
+
 class ProfileSettings(StrictModel):
     """Profile rules.
 
@@ -70,6 +111,7 @@ class ProfileSettings(StrictModel):
             coupon-abuse suspects.
         consent_default: Consent of a person who never stated one (None: use
             ``ingest.consent_default``).
+        btyd: Buy-till-you-die models (``p_alive`` and the expected orders and revenue).
     """
 
     half_life_days: float = Field(30.0, gt=0)
@@ -90,6 +132,7 @@ class ProfileSettings(StrictModel):
     coupon_abuse_threshold: float = Field(0.5, gt=0, le=1)
     shared_device_accounts: int = Field(3, ge=1)
     consent_default: bool | None = None
+    btyd: BtydSettings = BtydSettings()
 
     @field_validator("vip_thresholds")
     @classmethod

@@ -18,6 +18,7 @@ from dmp.identity.stage import IDENTITY_MAP_TABLE
 from dmp.ingest.schema import EVENTS_TABLE
 from dmp.profiles.attribution import IDENTIFIER_COLUMNS, attribute_events, until
 from dmp.profiles.behaviour import dynamics, risk, social
+from dmp.profiles.btyd import BTYD_COLUMNS, BtydFit, btyd_columns, buyer_summary, fit_summary
 from dmp.profiles.consumption import (
     consumption,
     lifecycle_stage,
@@ -29,6 +30,7 @@ from dmp.profiles.consumption import (
 )
 from dmp.profiles.interests import affinities, interest_signals
 from dmp.profiles.personal import consent, declared, identity_columns, partner_dimensions
+from dmp.profiles.product_rules import PRODUCT_RULES_TABLE, baskets, product_rules
 from dmp.profiles.tags import load_tag_rules, with_tags
 from dmp.runlog import Run
 
@@ -48,7 +50,7 @@ PROFILE_COLUMNS: tuple[str, ...] = (
     "orders_trailing_year", "revenue_trailing_year", "coupon_orders", "coupon_events",
     "price_index", "price_band", "r_score", "f_score", "m_score", "rfm_score", "rfm_segment",
     "vip_level", "lifecycle_stage", "previous_lifecycle_stage", "purchase_cycles",
-    "purchased_products",
+    "purchased_products", "p_alive", "expected_orders_90d", "expected_revenue_365d",
     "active_hours", "active_weekdays", "preferred_channel", "app_share", "events_30d",
     "active_days_30d",
     "shares", "brought_in", "brought_in_second_level", "referred_by", "influence_score",
@@ -87,6 +89,9 @@ class ProfileResult:
     version: int | None = None
     truth_checks: dict[str, float] = field(default_factory=dict)
     gate_report: str | None = None
+    btyd: BtydFit | None = None
+    btyd_run_id: str | None = None
+    product_rules: int | None = None
 
     def summary(self) -> dict[str, Any]:
         """Key figures for the console."""
@@ -103,6 +108,18 @@ class ProfileResult:
         for name, value in self.truth_checks.items():
             shown[f"{name} (vs truth)"] = round(value, 4)
         shown["silver/profiles version"] = self.version
+        if self.btyd is not None:
+            fit = self.btyd
+            sampled = f" (sample of {fit.buyers})" if fit.fitted_on < fit.buyers else ""
+            shown["BG/NBD fitted on buyers"] = f"{fit.fitted_on}{sampled}"
+            shown["BG/NBD r, alpha, a, b"] = ", ".join(
+                f"{v:.4g}" for v in (fit.bgnbd.r, fit.bgnbd.alpha, fit.bgnbd.a, fit.bgnbd.b)
+            )
+            if fit.gamma_gamma is not None:
+                gg = fit.gamma_gamma
+                shown["Gamma-Gamma p, q, gamma"] = f"{gg.p:.4g}, {gg.q:.4g}, {gg.gamma:.4g}"
+        if self.product_rules is not None:
+            shown["gold/product_rules rules"] = self.product_rules
         shown["quality report"] = self.gate_report or "-"
         return shown
 
@@ -139,9 +156,14 @@ def build_profiles(spark: SparkSession, settings: Settings, run: Run, as_of: dat
         all_orders = stack.enter_context(kept(orders(events)))
         lines = order_lines(all_orders)
         buyers = stack.enter_context(kept(consumption(all_orders, as_of, options)))
+        summary = stack.enter_context(kept(buyer_summary(all_orders, as_of)))
+        if options.btyd.enabled:
+            result.btyd = fit_summary(summary, options.btyd)
+        expected = btyd_columns(summary, result.btyd)
         profile = _assemble(
             spark, settings, run, as_of, events, bronze, identity_map, all_orders, lines, buyers
         )
+        profile = _with_btyd(profile, expected, fitted=result.btyd is not None)
         profile = with_tags(spark, profile, rules).select(*PROFILE_COLUMNS)
         profile = stack.enter_context(kept(profile, Keep.DISK))
         _describe(profile, result)
@@ -157,6 +179,19 @@ def build_profiles(spark: SparkSession, settings: Settings, run: Run, as_of: dat
             partition_by=["as_of"],
         )  # fmt: skip
         result.version = written.version
+        if settings.product_rules.enabled:
+            cross_sell = stack.enter_context(
+                kept(product_rules(baskets(lines), settings.product_rules, as_of))
+            )
+            result.product_rules = run.write(
+                cross_sell, PRODUCT_RULES_TABLE, mode="overwrite", replace_where={"as_of": as_of},
+                partition_by=["as_of"],
+            ).rows  # fmt: skip
+        if result.btyd is not None and options.btyd.track:
+            from dmp.profiles.btyd import holdout_check, log_fit
+
+            holdout = holdout_check(all_orders, as_of, options.btyd)
+            result.btyd_run_id = log_fit(settings, result.btyd, as_of, holdout)
     run.count("persons", result.persons)
     run.count("buyers", result.buyers)
     return result
@@ -237,6 +272,23 @@ def _assemble(
     for score in ("bot_score", "coupon_abuse_score"):
         profile = profile.withColumn(score, F.coalesce(F.col(score), F.lit(0.0)))
     return _with_previous_stage(spark, run, profile, as_of)
+
+
+def _with_btyd(profile: DataFrame, expected: DataFrame, fitted: bool) -> DataFrame:
+    """Join the buy-till-you-die columns; a non-buyer expects 0 orders (if a model was fitted).
+
+    ``p_alive`` stays null for non-buyers: the models describe customers after their first
+    purchase, and a non-buyer is not one yet.
+    """
+    profile = profile.join(expected, "person_id", "left")
+    if not fitted:
+        return profile
+    for column in BTYD_COLUMNS[1:]:
+        profile = profile.withColumn(
+            column,
+            F.when(F.col("orders_count") > 0, F.col(column)).otherwise(F.lit(0.0)),
+        )
+    return profile
 
 
 def _segments_type(profile: DataFrame) -> str:

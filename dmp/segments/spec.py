@@ -5,6 +5,9 @@ segments:
   - name: sleeping_vips
     description: Valuable customers who stopped buying
     where: lifecycle_stage = 'sleeping' AND vip_level >= 4
+  - name: cross_sell_case
+    description: Bought the phone, not the case (see gold/product_rules)
+    where: bought('P00042') AND NOT bought('P00107')
 scoring:
   - name: value_score
     description: Lead-scoring style value of a person
@@ -21,7 +24,7 @@ from pathlib import Path
 from pydantic import Field, field_validator, model_validator
 
 from dmp.errors import ConfigError
-from dmp.expressions import check_name
+from dmp.expressions import check_name, expand_shorthands
 from dmp.segments.combined import CombinedSegment
 from dmp.spec import StrictModel, load_yaml_spec
 
@@ -37,6 +40,11 @@ class SegmentSpec(StrictModel):
     @classmethod
     def _snake(cls, value: str) -> str:
         return check_name(value, "segment")
+
+    @field_validator("where")
+    @classmethod
+    def _shorthands(cls, value: str) -> str:
+        return expand_shorthands(value)
 
 
 class ScoringRule(StrictModel):
