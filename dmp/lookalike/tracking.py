@@ -175,6 +175,12 @@ def load_current_model(settings: Settings, audience: str) -> Any:
 TRAINED_ON_ERASED_TAG = "dmp.trained_on_erased_person"
 
 
+def tracking_exists(settings: Settings) -> bool:
+    """Whether a tracking store is configured or the embedded one was ever created."""
+    configured = settings.mlflow.tracking_uri or os.environ.get("MLFLOW_TRACKING_URI")
+    return bool(configured) or (settings.mlflow_dir / "mlflow.db").exists()
+
+
 def flag_builds_trained_on(
     settings: Settings,
     *,
@@ -198,9 +204,8 @@ def flag_builds_trained_on(
     Returns:
         The flagged run ids, sorted.
     """
-    configured = settings.mlflow.tracking_uri or os.environ.get("MLFLOW_TRACKING_URI")
-    if not configured and not (settings.mlflow_dir / "mlflow.db").exists():
-        return []  # nothing was ever tracked
+    if not tracking_exists(settings):
+        return []
     mlflow = _mlflow(settings)
     from mlflow.exceptions import MlflowException
 

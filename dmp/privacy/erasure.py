@@ -246,9 +246,9 @@ def _resolve(
         identity_map = run.read(spark, IDENTITY_MAP_TABLE).select(
             "id_type", "id_value", "person_id"
         )
-        matched = identity_map.join(wanted, ["id_type", "id_value"])
-        known = {(r["id_type"], r["id_value"]) for r in matched.collect()}  # request-sized
-        persons = sorted({r["person_id"] for r in matched.select("person_id").collect()})
+        matched = identity_map.join(wanted, ["id_type", "id_value"]).collect()  # request-sized
+        known = {(r["id_type"], r["id_value"]) for r in matched}
+        persons = sorted({r["person_id"] for r in matched})
         held = identity_map.filter(F.col("person_id").isin(persons)).select("id_type", "id_value")
         identifiers = {(r["id_type"], r["id_value"]) for r in held.collect()}  # one person's
     detail: dict[str, Any] = {"landing_files": [], "quarantine_tokens": []}
@@ -322,9 +322,10 @@ def _flag_models(
 ) -> dict[str, Any]:
     """Tag the lookalike models that may have been trained on the persons (MLflow)."""
     from dmp.lookalike.stage import AUDIENCES_TABLE
+    from dmp.lookalike.tracking import flag_builds_trained_on, tracking_exists
     from dmp.segments.stage import SEGMENTS_TABLE
 
-    if not item.persons:
+    if not item.persons or not tracking_exists(settings):
         return {"models": []}
     run_ids: set[str] = set()
     if run.lake.exists(AUDIENCES_TABLE):
@@ -348,8 +349,6 @@ def _flag_models(
         segments = {(r["segment"], str(r["as_of"])) for r in rows}
     if not run_ids and not segments:
         return {"models": []}
-    from dmp.lookalike.tracking import flag_builds_trained_on
-
     flagged = flag_builds_trained_on(
         settings, run_ids=run_ids, seed_segments=segments, note=f"request {item.request_id}"
     )

@@ -15,8 +15,8 @@ from dmp.config import Settings, load_config
 from dmp.errors import UserError
 from dmp.export.suppression import suppressed_people
 from dmp.lake import Lake
-from dmp.privacy import mask_pii, normalize_email, normalize_phone, sha256_hex
-from dmp.privacy.erasure import ErasureRequest, erase
+from dmp.privacy import mask_pii, normalize_email, sha256_hex
+from dmp.privacy.erasure import ErasureRequest, erase, request_keys
 from dmp.privacy.erasure_journal import JOURNAL_TABLE
 from dmp.runlog import Run
 
@@ -53,8 +53,8 @@ def _event(message_id: str, **ids: str | None) -> dict[str, Any]:
     return row
 
 
-def _settings(home: Path, **environ: str) -> Settings:
-    return load_config(home=home, conf_dir=CONF, environ=environ)
+def _settings(home: Path) -> Settings:
+    return load_config(home=home, conf_dir=CONF, environ={})
 
 
 def _build(settings: Settings) -> Lake:
@@ -123,10 +123,33 @@ def _build(settings: Settings) -> Lake:
     return lake
 
 
-@pytest.fixture
-def lake_settings(tmp_path: Path) -> tuple[Settings, Lake]:
-    settings = _settings(tmp_path / "home")
-    return settings, _build(settings)
+# One request naming everyone the tests check: Alice (e-mail), user 42, bronze-only Dora,
+# Carol (her e-mail was her login id), and a UK phone in quarantine.
+REQUEST = ErasureRequest(
+    emails=[ALICE_EMAIL, "Login.Carol@example.com"],
+    phones=["07700 900123"],
+    user_ids=["42", "u-dora"],
+)
+
+
+def _uk_settings(home: Path) -> Settings:
+    plain = _settings(home)
+    ingest = plain.ingest.model_copy(update={"default_country_code": "44"})
+    return plain.model_copy(update={"ingest": ingest})
+
+
+@pytest.fixture(scope="module")
+def erased(spark, tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, Lake, Any]:
+    """The tiny lake after one uninterrupted erasure of ``REQUEST``."""
+    settings = _uk_settings(tmp_path_factory.mktemp("erased"))
+    lake = _build(settings)
+    orphan = lake.path("silver/profiles") / "part-killed-write.parquet"
+    shutil.copy(next(lake.path("gold/segments").glob("*.parquet")), orphan)
+    stale = settings.work_dir / "checkpoints" / "dead-session"
+    stale.mkdir(parents=True)
+    (stale / "rdd-1").write_text("p-a")
+    result = erase(spark, settings, _run(lake), REQUEST)
+    return settings, lake, result
 
 
 def _run(lake: Lake) -> Run:
@@ -138,125 +161,93 @@ def _rows(lake: Lake, table: str) -> list[dict[str, Any]]:
     return sorted(data, key=lambda r: json.dumps(r, sort_keys=True, default=str))
 
 
-def test_erasing_a_referrer_keeps_the_referred_profiles(spark, lake_settings) -> None:
-    settings, lake = lake_settings
-    result = erase(spark, settings, _run(lake), ErasureRequest(emails=[ALICE_EMAIL]))
-    assert result.persons == ["p-a"]
+def test_erasing_a_referrer_keeps_the_referred_profiles(erased) -> None:
+    lake, result = erased[1], erased[2]
+    assert result.persons == ["p-42", "p-a"]
     profiles = _rows(lake, "silver/profiles")
     assert {(r["person_id"], str(r["as_of"])) for r in profiles} == {
-        (p, d) for p in ("p-b", "p-42") for d in ("2026-03-01", "2026-03-02")
-    }
-    assert {r["person_id"]: r["referred_by"] for r in profiles} == {"p-b": None, "p-42": "p-b"}
-    assert result.links_cleared == {"silver/profiles": 2}
-    assert result.deleted_rows["silver/profiles"] == 2
-    assert {r["message_id"] for r in _rows(lake, "bronze/events")} == {
-        "b1", "f1", "g1", "d1", "d2", "c1",
+        ("p-b", "2026-03-01"), ("p-b", "2026-03-02"),
     }  # fmt: skip
+    assert {r["referred_by"] for r in profiles} == {None}  # Bob's referrer is gone
+    assert result.links_cleared == {"silver/profiles": 2}
+    assert result.deleted_rows["silver/profiles"] == 4
 
 
-def test_an_interrupted_erasure_is_completed_by_a_rerun(spark, tmp_path: Path) -> None:
-    plain = _settings(tmp_path / "plain")
-    broken = _settings(tmp_path / "broken")
-    lakes = {"plain": _build(plain), "broken": _build(broken)}
-    request = ErasureRequest(user_ids=["u-alice"])
-    erase(spark, plain, _run(lakes["plain"]), request)
+def test_bronze_only_and_email_login_people_are_erased(erased) -> None:
+    lake, result = erased[1], erased[2]
+    # Dora was never resolved by identity (d2 goes through her cookie); Carol's login id was
+    # her e-mail, stored as email-sha256:<hash>
+    assert {r["message_id"] for r in _rows(lake, "bronze/events")} == {"b1", "g1"}
+    assert result.deleted_rows["bronze/events"] == 6
 
-    def killed(step: str) -> None:
-        if step == "delete silver/identity_changes":  # just after the identity_map delete
-            raise RuntimeError("killed")
 
+def test_an_email_given_as_user_id_is_looked_up_both_ways() -> None:
+    keys = request_keys(ErasureRequest(user_ids=[" Login.Carol@example.com"]), "1")
+    assert keys == [("email_sha256", LOGIN_HASH), ("user_id", "email-sha256:" + LOGIN_HASH)]
+    assert request_keys(ErasureRequest(user_ids=["42"]), "1") == [("user_id", "42")]
+
+
+def test_quarantine_lines_match_whole_ids_and_the_configured_phone_country(erased) -> None:
+    lake = erased[1]
+    # 2 and 3 hold 421 and "quantity":42 (other people); the rest are the request's
+    assert {r["source_line"] for r in _rows(lake, "bronze/quarantine")} == {2, 3}
+
+
+def test_orphan_files_and_old_checkpoints_are_removed(erased) -> None:
+    settings, lake, _result = erased
+    assert not (lake.path("silver/profiles") / "part-killed-write.parquet").exists()
+    assert not (settings.work_dir / "checkpoints" / "dead-session").exists()
+
+
+def test_an_interrupted_erasure_is_completed_by_a_rerun(spark, erased, tmp_path: Path) -> None:
+    plain = erased[1]
+    settings = _uk_settings(tmp_path / "broken")
+    lake = _build(settings)
+
+    def killed_at(name: str) -> Any:
+        def hook(step: str) -> None:
+            if step == name:
+                raise RuntimeError(f"killed before {step}")
+
+        return hook
+
+    # killed just after the identity_map delete
     with pytest.raises(RuntimeError, match="killed"):
-        erase(spark, broken, _run(lakes["broken"]), request, before_step=killed)
-    assert all(r["person_id"] != "p-a" for r in _rows(lakes["broken"], "silver/identity_map"))
+        erase(
+            spark,
+            settings,
+            _run(lake),
+            REQUEST,
+            before_step=killed_at("delete silver/identity_changes"),
+        )
+    assert {r["person_id"] for r in _rows(lake, "silver/identity_map")} == {"p-b"}
     # the person is still suppressed although the identity map forgot them
-    run = _run(lakes["broken"])
-    held = {r["person_id"] for r in suppressed_people(spark, run).collect()}
-    assert "p-a" in held
-    resumed = erase(spark, broken, _run(lakes["broken"]), request)
-    assert resumed.persons == ["p-a"]
-    assert resumed.deleted_rows["silver/identity_map"] == 3
+    held = {r["person_id"] for r in suppressed_people(spark, _run(lake)).collect()}
+    assert {"p-a", "p-42"} <= held
+    # `dmp erase --resume`, killed again before the vacuum
+    with pytest.raises(RuntimeError, match="killed"):
+        erase(spark, settings, _run(lake), ErasureRequest(), before_step=killed_at("vacuum"))
+    # a re-run with the same identifiers completes it
+    resumed = erase(spark, settings, _run(lake), REQUEST)
+    assert resumed.persons == ["p-42", "p-a"]
+    assert resumed.deleted_rows["silver/identity_map"] == 4
     for table in ("bronze/events", "bronze/quarantine", "silver/identity_map",
                   "silver/profiles", "gold/segments"):  # fmt: skip
-        assert _rows(lakes["broken"], table) == _rows(lakes["plain"], table), table
-    # nothing pending any more: a further --resume has nothing to do
-    with pytest.raises(UserError, match="no interrupted erasure"):
-        erase(spark, broken, _run(lakes["broken"]), ErasureRequest())
-    steps = [r["step"] for r in lakes["broken"].read_arrow(JOURNAL_TABLE).to_pylist()]
+        assert _rows(lake, table) == _rows(plain, table), table
+    assert not any(lake.path("silver/profiles").glob("part-killed-write*"))
+    journal = lake.read_arrow(JOURNAL_TABLE).to_pylist()
+    steps = [r["step"] for r in journal]
     assert steps.count("finished") == 1 and steps.count("resolved") == 1
-    journal = json.dumps(lakes["broken"].read_arrow(JOURNAL_TABLE).to_pylist(), default=str)
-    assert ALICE_EMAIL not in journal
+    assert ALICE_EMAIL not in json.dumps(journal, default=str)
+    # nothing is pending any more
+    with pytest.raises(UserError, match="no interrupted erasure"):
+        erase(spark, settings, _run(lake), ErasureRequest())
 
 
-def test_resume_alone_completes_a_pending_request(spark, lake_settings) -> None:
-    settings, lake = lake_settings
-
-    def killed(step: str) -> None:
-        if step == "bronze":
-            raise RuntimeError("killed")
-
-    with pytest.raises(RuntimeError):
-        erase(spark, settings, _run(lake), ErasureRequest(user_ids=["u-bob"]), before_step=killed)
-    result = erase(spark, settings, _run(lake), ErasureRequest())
-    assert result.persons == ["p-b"] and result.deleted_rows["bronze/events"] == 1
-
-
-def test_a_person_only_in_bronze_can_be_erased(spark, lake_settings) -> None:
-    settings, lake = lake_settings
-    result = erase(spark, settings, _run(lake), ErasureRequest(user_ids=["u-dora"]))
-    assert result.persons == []
-    assert result.deleted_rows["bronze/events"] == 2  # d2 through Dora's cookie
-    assert "u-dora" not in {r["user_id"] for r in _rows(lake, "bronze/events")}
-
-
-@pytest.mark.parametrize(
-    "request_",
-    [
-        ErasureRequest(emails=["Login.Carol@example.com"]),
-        ErasureRequest(user_ids=["login.carol@example.com"]),
-    ],
-)
-def test_an_email_used_as_login_id_can_be_erased(spark, lake_settings, request_) -> None:
-    settings, lake = lake_settings
-    result = erase(spark, settings, _run(lake), request_)
-    assert result.deleted_rows["bronze/events"] == 1
-    assert "c1" not in {r["message_id"] for r in _rows(lake, "bronze/events")}
-
-
-def test_quarantine_lines_match_whole_ids_only(spark, lake_settings) -> None:
-    settings, lake = lake_settings
-    erase(spark, settings, _run(lake), ErasureRequest(user_ids=["42"]))
-    left = {r["source_line"] for r in _rows(lake, "bronze/quarantine")}
-    assert left == {2, 3, 5, 6, 7}
-    assert "g1" in {r["message_id"] for r in _rows(lake, "bronze/events")}
-
-
-def test_quarantine_phone_tokens_use_the_configured_country(spark, tmp_path: Path) -> None:
-    settings = _settings(tmp_path / "uk", DMP__INGEST__DEFAULT_COUNTRY_CODE="44")
-    lake = _build(settings)
-    phone_hash = sha256_hex(normalize_phone("07700 900123", "meta", "44"))
-    lake.write_arrow(
-        pa.table({"id_type": ["phone_sha256"], "id_value": [phone_hash], "person_id": ["p-uk"]}),
-        "silver/identity_map",
-    )
-    erase(spark, settings, _run(lake), ErasureRequest(phones=["07700 900123"]))
-    assert 7 not in {r["source_line"] for r in _rows(lake, "bronze/quarantine")}
-
-
-def test_unknown_identifiers_are_a_user_error(spark, lake_settings) -> None:
-    settings, lake = lake_settings
+def test_unknown_identifiers_are_a_user_error(spark, erased) -> None:
+    settings, lake, _result = erased
     with pytest.raises(UserError, match="none of the given identifiers"):
         erase(spark, settings, _run(lake), ErasureRequest(user_ids=["nobody"]))
-
-
-def test_orphan_parquet_files_are_removed(spark, lake_settings) -> None:
-    settings, lake = lake_settings
-    orphan = lake.path("silver/profiles") / "part-killed-write.parquet"
-    shutil.copy(next(lake.path("gold/segments").glob("*.parquet")), orphan)
-    stale = settings.work_dir / "checkpoints" / "dead-session"
-    stale.mkdir(parents=True)
-    (stale / "rdd-1").write_text("p-a")
-    erase(spark, settings, _run(lake), ErasureRequest(user_ids=["u-alice"]))
-    assert not orphan.exists() and not stale.exists()
 
 
 def _mask(text: str) -> str:
