@@ -77,6 +77,3 @@ def test_a_withdrawal_after_the_snapshot_keeps_the_person_out(spark, tmp_path: P
     assert exported == {"p-granted"}
     assert result.excluded["no push consent"] == 3
     assert result.consent_on == date(2026, 3, 4)
-    on_5th = ExportRequest("push", segment="all", on=date(2026, 3, 5))
-    later = export(spark, settings, Run("export", lake), on_5th)
-    assert later.excluded["no push consent"] == 2  # p-later granted on the 5th
