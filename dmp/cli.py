@@ -410,6 +410,10 @@ def export_command(
     as_of: Annotated[
         str | None, typer.Option("--as-of", help="Snapshot date (default: the latest).")
     ] = None,
+    on: Annotated[
+        str | None,
+        typer.Option("--on", help="Export date whose consent applies (default: today, UTC)."),
+    ] = None,
 ) -> None:
     """Export an audience tier or a segment as channel files, with consent and holdout."""
     from dmp.driver import execute
@@ -424,9 +428,10 @@ def export_command(
         tier=int(_percent(tier, "--tier") * 100) if tier else None,
         holdout=_percent(holdout, "--holdout") if holdout else 0.0,
         as_of=_parse_date(as_of, "--as-of") if as_of else None,
+        on=_parse_date(on, "--on") if on else None,
     )
     params = {"channel": channel, "audience": audience, "segment": segment, "tier": tier,
-              "holdout": holdout, "as_of": as_of}  # fmt: skip
+              "holdout": holdout, "as_of": as_of, "on": on}  # fmt: skip
     result = execute(
         "export", export_stage(options.settings, request), options.settings, params=params,
         verbose=options.verbose,
@@ -445,9 +450,16 @@ def erase(
     file: Annotated[
         Path | None, typer.Option("--file", help="CSV of id_type,value rows to forget.")
     ] = None,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Only complete interrupted erasure requests.")
+    ] = False,
 ) -> None:
-    """Right to be forgotten: remove people from every table, vacuum, suppress."""
+    """Right to be forgotten: remove people from every table, vacuum, suppress.
+
+    Every run first completes any erasure request an earlier run left half-done.
+    """
     from dmp.driver import execute
+    from dmp.errors import UserError
     from dmp.privacy.erasure import ErasureRequest
     from dmp.stages import erase_stage
 
@@ -458,6 +470,8 @@ def erase(
         phones=[*request.phones, *(phone or [])],
         user_ids=[*request.user_ids, *(user_id or [])],
     )
+    if resume and (request.emails or request.phones or request.user_ids):
+        raise UserError("--resume takes no identifiers; run `dmp erase --resume` alone")
     # Never log the identifiers themselves: only how many were given.
     params = {"emails": len(request.emails), "phones": len(request.phones),
               "user_ids": len(request.user_ids)}  # fmt: skip

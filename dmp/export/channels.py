@@ -17,7 +17,7 @@ from dmp.spec import StrictModel, describe_validation_error, read_yaml
 
 class _Channel(StrictModel):
     description: str = ""
-    purpose: Literal["advertising", "email", "sms"] = "advertising"
+    purpose: Literal["advertising", "email", "push", "sms"] = "advertising"
     min_audience: int = Field(100, ge=1)
     part_rows: int = Field(100_000, ge=1)
 

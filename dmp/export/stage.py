@@ -1,6 +1,8 @@
 """The export stage: an audience tier or a segment -> channel files with a manifest.
 
-Only people whose consent for the channel's purpose holds on the export date are exported,
+Only people whose consent for the channel's purpose holds on the export date are exported
+(evaluated from the latest consent statements in bronze up to the end of that day, not
+from the audience's profile snapshot, so a withdrawal after the snapshot counts),
 never anyone on the suppression list, never an audience's seed; a deterministic holdout can
 be kept out and recorded; audiences under the channel's minimum are refused.
 """
@@ -44,6 +46,8 @@ class ExportRequest:
     tier: int | None = None
     holdout: float = 0.0
     as_of: date | None = None
+    on: date | None = None
+    """Export date: consent is evaluated at its end (UTC); today when not given."""
 
 
 @dataclass
@@ -55,6 +59,7 @@ class ExportResult:
     name: str = ""
     channel: str = ""
     as_of: date | None = None
+    consent_on: date | None = None
     candidates: int = 0
     excluded: dict[str, int] = field(default_factory=dict)
     holdout: int = 0
@@ -73,6 +78,7 @@ class ExportResult:
             "source": self.name,
             "channel": self.channel,
             "as of": str(self.as_of),
+            "consent evaluated on": str(self.consent_on),
             "candidates": self.candidates,
         }
         for reason, count in self.excluded.items():
@@ -106,6 +112,7 @@ def export(
     clean_stale(base)
     members, day, model_run = _members(spark, run, request)
     result.as_of = day
+    result.consent_on = request.on or datetime.now(UTC).date()
     with kept(members) as candidates:
         result.candidates = candidates.count()
         eligible = _eligible(spark, settings, run, spec, candidates, day, result)
@@ -201,7 +208,15 @@ def _eligible(
     """Candidates whose consent holds on the export date and who are not suppressed."""
     profiles = run.read(spark, PROFILES_TABLE).filter(F.col("as_of") == F.lit(day))
     consent = f"consent_{spec.purpose}"
-    flagged = candidates.join(profiles.select("person_id", "user_ids", consent), "person_id")
+    assert result.consent_on is not None
+    on_export_date = _consent_on(spark, settings, run, spec.purpose, result.consent_on)
+    flagged = candidates.join(profiles.select("person_id", "user_ids"), "person_id").join(
+        on_export_date, "person_id", "left"
+    )
+    default = _default_consent(settings, spec.purpose)
+    flagged = flagged.withColumn(
+        consent, F.coalesce(F.col(consent), default(F.col("_country")))
+    ).drop("_country")
     flagged = flagged.join(
         suppressed_people(spark, run).withColumn("_suppressed", F.lit(True)), "person_id", "left"
     )
@@ -219,6 +234,44 @@ def _eligible(
     return flagged.filter(F.col(consent) & F.col("_suppressed").isNull()).select(
         "person_id", "user_ids"
     )
+
+
+def _consent_on(
+    spark: SparkSession, settings: Settings, run: Run, purpose: str, on: date
+) -> DataFrame:
+    """``person_id``, ``consent_<purpose>`` (null: never stated) and ``_country`` on ``on``.
+
+    Read from the statements in bronze (the same rule as profiles,
+    :func:`dmp.privacy.consent.latest_consent`), so a withdrawal after the snapshot the
+    audience was built from still keeps the person out.
+    """
+    from dmp.privacy.consent import stated_until, statement_order
+    from dmp.profiles.attribution import attribute_events
+
+    column = f"consent_{purpose}"
+    events = run.read(spark, EVENTS_TABLE)
+    events = stated_until(events, on).filter(
+        F.col(column).isNotNull() | F.col("country").isNotNull()
+    )
+    identity_map = run.read(spark, IDENTITY_MAP_TABLE)
+    attributed = attribute_events(events, identity_map, settings.identity)
+    order = statement_order(attributed)
+    return attributed.groupBy("person_id").agg(
+        F.max_by(F.col(column), F.when(F.col(column).isNotNull(), order)).alias(column),
+        F.max_by(F.col("country"), F.when(F.col("country").isNotNull(), order)).alias("_country"),
+    )
+
+
+def _default_consent(settings: Settings, purpose: str) -> Any:
+    from dmp.privacy.consent import default_for
+
+    ingest = settings.ingest
+    default = (
+        settings.profiles.consent_default
+        if settings.profiles.consent_default is not None
+        else ingest.consent_default
+    )
+    return lambda country: default_for(purpose, default, ingest.consent_defaults, country)
 
 
 def _holdout(name: str, share: float) -> Any:

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 
 import pyarrow as pa
 from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
 
 from dmp.runlog import Run
 
@@ -49,4 +50,9 @@ def suppressed_people(spark: SparkSession, run: Run) -> DataFrame:
         return spark.createDataFrame([], "person_id string")
     suppressed = run.read(spark, SUPPRESSION_TABLE).select("id_type", "id_value").distinct()
     identity_map = run.read(spark, IDENTITY_MAP_TABLE).select("id_type", "id_value", "person_id")
-    return identity_map.join(suppressed, ["id_type", "id_value"]).select("person_id").distinct()
+    through_ids = identity_map.join(suppressed, ["id_type", "id_value"]).select("person_id")
+    # Erased persons are suppressed by id too: their profiles may outlive the identity map.
+    direct = suppressed.filter(F.col("id_type") == "person_id").select(
+        F.col("id_value").alias("person_id")
+    )
+    return through_ids.unionByName(direct).distinct()

@@ -499,7 +499,7 @@ def _consent(context: dict[str, Any], ctx: ParseContext) -> dict[str, Any]:
         for purpose, names in ctx.consent_purposes.items():
             for name in names:
                 if name in lowered:
-                    stated[purpose] = _flag(lowered[name])
+                    stated[purpose] = consent_flag(lowered[name])
     # RudderStack: context.consentManagement {allowedConsentIds, deniedConsentIds}
     management = context.get("consentManagement")
     if isinstance(management, dict):
@@ -513,13 +513,38 @@ def _consent(context: dict[str, Any], ctx: ParseContext) -> dict[str, Any]:
     return {f"consent_{purpose}": value for purpose, value in stated.items()}
 
 
-def _flag(value: Any) -> bool | None:
+# How consent managers and hand-written integrations spell a yes or a no.
+_GRANTED = frozenset(
+    {"true", "t", "yes", "y", "1", "on", "granted", "grant", "allow", "allowed", "accept",
+     "accepted", "opt-in", "opt_in", "optin", "opted-in", "given", "consented", "enabled"}
+)  # fmt: skip
+_DENIED = frozenset(
+    {"false", "f", "no", "n", "0", "off", "denied", "deny", "disallow", "disallowed", "reject",
+     "rejected", "declined", "decline", "opt-out", "opt_out", "optout", "opted-out",
+     "withdrawn", "revoked", "refused", "disabled"}
+)  # fmt: skip
+
+
+def consent_flag(value: Any) -> bool | None:
+    """A stated consent value as a boolean; None when it says neither yes nor no.
+
+    Booleans, numbers (0 is no, any other number yes) and the usual words of consent
+    managers ("granted"/"denied", "on"/"off", "1"/"0", "opt-out", ...; any case) count as a
+    statement, so a withdrawal sent as ``"denied"`` or ``"0"`` is not mistaken for silence.
+
+    >>> [consent_flag(v) for v in (True, "0", " Denied ", "on", 2, "maybe", None)]
+    [True, False, False, True, True, None, None]
+    """
     if isinstance(value, bool):
         return value
-    if isinstance(value, str) and value.strip().lower() in ("true", "false", "yes", "no"):
-        return value.strip().lower() in ("true", "yes")
-    if isinstance(value, int):
+    if isinstance(value, int | float):
         return value != 0
+    if isinstance(value, str):
+        word = value.strip().lower()
+        if word in _GRANTED:
+            return True
+        if word in _DENIED:
+            return False
     return None
 
 

@@ -71,6 +71,7 @@ EVENT_FIELDS: list[tuple[str, pa.DataType]] = [
     # consent as stated on this event (null = not stated)
     ("consent_advertising", pa.bool_()),
     ("consent_email", pa.bool_()),
+    ("consent_push", pa.bool_()),
     ("consent_sms", pa.bool_()),
     # context
     ("ip_truncated", pa.string()),

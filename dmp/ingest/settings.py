@@ -17,7 +17,10 @@ class IngestSettings(StrictModel):
         consent_purposes: dmp purpose -> names accepted in
             ``context.consent.categoryPreferences`` (compared case-insensitively).
         consent_default: Consent assumed for a purpose a person never stated; applied
-            when profiles are built (bronze keeps "not stated" as null).
+            when profiles are built and exports evaluate consent (bronze keeps "not
+            stated" as null). No consent unless configured.
+        consent_defaults: Per purpose, per region (the person's declared country, ISO
+            code, or ``"*"`` for any) overrides of ``consent_default``.
         max_record_bytes: Longer lines are quarantined as ``oversized``.
         min_event_time: Earlier timestamps are quarantined (the Unix epoch is a client bug;
             historical imports from the 1990s are legitimate).
@@ -41,10 +44,12 @@ class IngestSettings(StrictModel):
         default_factory=lambda: {
             "advertising": ["advertising"],
             "email": ["email"],
+            "push": ["push", "push_notifications"],
             "sms": ["sms"],
         }
     )
-    consent_default: bool = True
+    consent_default: bool = False
+    consent_defaults: dict[str, dict[str, bool]] = Field(default_factory=dict)
     max_record_bytes: int = Field(64 * 1024, ge=1024)
     min_event_time: date = date(1990, 1, 1)
     max_future_hours: int = Field(24, ge=0)

@@ -417,6 +417,33 @@ class Lake:
             raise LakeWriteError(f"deleting from {name} failed: {error}") from error
         return int(metrics.get("num_deleted_rows", 0) or 0)
 
+    def update(
+        self,
+        name: str,
+        predicate: str,
+        updates: Mapping[str, str],
+        *,
+        metadata: Mapping[str, str] | None = None,
+    ) -> int:
+        """Set columns to SQL expressions on the rows matching ``predicate`` (one commit).
+
+        Like :meth:`delete`, for rare targeted changes (erasure clears links to a person);
+        returns the number of rows updated.
+        """
+        from deltalake import CommitProperties
+
+        table = self._open(name)
+        custom = {"dmp.table": name, **dict(metadata or {})}
+        try:
+            metrics = table.update(
+                updates=dict(updates),
+                predicate=predicate,
+                commit_properties=CommitProperties(custom_metadata=custom),
+            )
+        except Exception as error:
+            raise LakeWriteError(f"updating {name} failed: {error}") from error
+        return int(metrics.get("num_updated_rows", 0) or 0)
+
     def vacuum(
         self,
         name: str,

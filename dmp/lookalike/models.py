@@ -13,7 +13,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -90,6 +90,16 @@ class LookalikeModel:
         similarity = _percentile(self.similarity.score(matrix), self.quantiles["similarity"])
         pu = _percentile(self.pu.score(matrix, person_ids), self.quantiles["pu"])
         return (similarity + pu) / 2.0
+
+    def without_people(self) -> LookalikeModel:
+        """The model with no person id in it, to store or share (MLflow).
+
+        The out-of-bag memberships name the training pool; without them every row is
+        scored by all bags, as anyone outside the training pool is.
+        """
+        if self.pu is None or not self.pu.in_bag:
+            return self
+        return replace(self, pu=replace(self.pu, in_bag={}))
 
 
 def fit_similarity(

@@ -13,7 +13,7 @@ import tempfile
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -112,6 +112,39 @@ def model_name(audience: str) -> str:
     return "lookalike_" + check_name(audience, "audience name")
 
 
+def anonymous_example(model: LookalikeModel, like: pd.DataFrame, rows: int = 3) -> pd.DataFrame:
+    """Input example of the model's features, made from no real person.
+
+    Rows are the fitted feature means minus, at and plus one standard deviation, with the
+    column types of ``like`` (flat feature rows) so the signature stays the same; columns
+    that are not features (``person_id``) are left out.
+
+    Args:
+        model: The fitted model (its feature spec holds the means and scales).
+        like: Flat feature rows whose column types the example copies.
+        rows: Number of example rows (at most 3).
+    """
+    import numpy as np
+
+    spec = model.spec
+    names = list(spec.names)
+    means = np.asarray(spec.means or [0.0] * len(names), dtype=np.float64)
+    scales = np.asarray(spec.scales or [1.0] * len(names), dtype=np.float64)
+    steps = np.array([0.0, -1.0, 1.0][: max(1, min(rows, 3))])
+    values = means[None, :] + steps[:, None] * scales[None, :]
+    frame = pd.DataFrame(values, columns=names)
+    for name in names:
+        if name in like.columns and pd.api.types.is_numeric_dtype(like[name].dtype):
+            dtype = like[name].dtype
+            if pd.api.types.is_bool_dtype(dtype):
+                frame[name] = frame[name] > 0.5
+            elif pd.api.types.is_integer_dtype(dtype):
+                frame[name] = frame[name].round().clip(lower=0).astype(dtype)
+            else:
+                frame[name] = frame[name].astype(dtype)
+    return frame
+
+
 def log_build(
     settings: Settings,
     *,
@@ -140,9 +173,13 @@ def log_build(
 
     from dmp.lookalike.pyfunc import LookalikePyfunc
 
+    # Nothing that names a person goes to MLflow: no training-pool ids in the pickle, and an
+    # input example made from the fitted feature means rather than real people's rows.
+    shared = model.without_people()
+    example = anonymous_example(shared, example)
     with tempfile.TemporaryDirectory() as scratch:
         bundle = Path(scratch) / _MODEL_FILE
-        bundle.write_bytes(pickle.dumps(model))
+        bundle.write_bytes(pickle.dumps(shared))
         with mlflow.start_run(run_name=audience) as active:
             mlflow.log_params({k: str(v)[:500] for k, v in params.items()})
             mlflow.log_metrics({k: float(v) for k, v in metrics.items()})
@@ -152,7 +189,7 @@ def log_build(
                     mlflow.log_artifacts(str(path), artifact_path=name)
                 else:
                     mlflow.log_artifact(str(path), artifact_path=name)
-            signature = infer_signature(example, model.score_frame(example))
+            signature = infer_signature(example, shared.score_frame(example))
             info = mlflow.pyfunc.log_model(
                 name="model",
                 python_model=LookalikePyfunc(),
@@ -182,3 +219,73 @@ def load_current_model(settings: Settings, audience: str) -> Any:
     """The registered model of an audience at alias ``current``, as an MLflow pyfunc."""
     mlflow = _mlflow(settings)
     return mlflow.pyfunc.load_model(f"models:/{model_name(audience)}@current")
+
+
+TRAINED_ON_ERASED_TAG = "dmp.trained_on_erased_person"
+
+
+def tracking_exists(settings: Settings) -> bool:
+    """Whether a tracking store is configured or the embedded one was ever created."""
+    configured = settings.mlflow.tracking_uri or os.environ.get("MLFLOW_TRACKING_URI")
+    return bool(configured) or (settings.mlflow_dir / "mlflow.db").exists()
+
+
+def flag_builds_trained_on(
+    settings: Settings,
+    *,
+    run_ids: Iterable[str],
+    seed_segments: Iterable[tuple[str, str]],
+    note: str,
+) -> list[str]:
+    """Tag the MLflow builds that may have been trained on an erased person.
+
+    A build may have trained on a person of its universe (its audience rows name them) or
+    of its seed segment on its as-of date. Each such run, and each registered model version
+    logged from it, gets the tag ``dmp.trained_on_erased_person=true`` so the model can be
+    retrained or retired; the pickled model itself holds no person id.
+
+    Args:
+        settings: Configuration (tracking store).
+        run_ids: MLflow run ids of builds whose audiences held the person.
+        seed_segments: ``(segment, as_of)`` the person belonged to.
+        note: Written to the ``dmp.erasure`` tag (the erasure request id).
+
+    Returns:
+        The flagged run ids, sorted.
+    """
+    if not tracking_exists(settings):
+        return []
+    mlflow = _mlflow(settings)
+    from mlflow.exceptions import MlflowException
+
+    client = mlflow.tracking.MlflowClient()
+    experiment = mlflow.get_experiment_by_name(settings.mlflow.experiment)
+    flagged = set(run_ids)
+    for segment, as_of in sorted(set(seed_segments)):
+        if experiment is None:
+            break
+        found = client.search_runs(
+            [experiment.experiment_id],
+            filter_string=(
+                f"params.seed = {_mlflow_literal('segment ' + segment)} "
+                f"and tags.`dmp.as_of` = {_mlflow_literal(as_of)}"
+            ),
+        )
+        flagged |= {r.info.run_id for r in found}
+    tagged = []
+    for run_id in sorted(flagged):
+        try:
+            client.set_tag(run_id, TRAINED_ON_ERASED_TAG, "true")
+            client.set_tag(run_id, "dmp.erasure", note)
+        except MlflowException:
+            continue  # a run deleted from the store has no model to flag
+        tagged.append(run_id)
+        for version in client.search_model_versions(f"run_id = {_mlflow_literal(run_id)}"):
+            client.set_model_version_tag(
+                version.name, version.version, TRAINED_ON_ERASED_TAG, "true"
+            )
+    return tagged
+
+
+def _mlflow_literal(value: str) -> str:
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"

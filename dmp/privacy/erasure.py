@@ -1,31 +1,41 @@
 """Right to be forgotten: remove a person from every table, vacuum old versions, suppress.
 
+An erasure is a journaled request (``ops/erasure_journal``, see
+:mod:`dmp.privacy.erasure_journal`); a re-run of ``dmp erase`` (or ``dmp erase --resume``)
+completes a request an earlier run left half-done.
+
 1. The request's identifiers (e-mail and phone are hashed first) are resolved to persons
-   through the identity map, and every identifier of those persons is collected.
-2. Those identifiers go on the suppression list, so new data cannot bring the person back
-   into an export.
+   through the identity map, and every identifier of those persons is collected; people
+   ingested but not yet in the identity map are found in bronze. The request is journaled.
+2. Those identifiers and the persons' ids go on the suppression list, so new data cannot
+   bring the person back into an export.
 3. Every row of the person is deleted from bronze (events, and quarantined lines mentioning
-   the person's ids or message ids), silver and gold tables.
-4. Every touched table is vacuumed with no retention, so no older version still holds them.
+   the person's ids or message ids), silver and gold tables; links to the person in other
+   people's rows (``referred_by``) are cleared.
+4. Every such table is vacuumed with no retention, files no commit references included, so
+   no older version or killed write still holds them; old Spark checkpoints are removed.
 5. Export files that contained the person, and landing files holding their raw data, are
-   listed in the erasure report for re-issue and purging.
+   listed in the erasure report for re-issue and purging; lookalike models that may have
+   been trained on the person are tagged in MLflow and listed too.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from pyspark.sql import SparkSession
+from pyspark.sql import Column, SparkSession
 from pyspark.sql import functions as F
 
 from dmp.config import Settings
 from dmp.errors import UserError
+from dmp.lake import Lake
+from dmp.privacy.erasure_journal import FINISHED, ErasureJournal, JournaledRequest
 from dmp.runlog import Run
 
 _log = logging.getLogger(__name__)
@@ -41,6 +51,10 @@ _PERSON_TABLES: dict[str, tuple[str, ...]] = {
     "gold/audiences": ("person_id",),
     "gold/export_members": ("person_id",),
 }
+# Columns of a person's table that only link to the person: cleared, the row is kept.
+_LINK_COLUMNS: dict[str, tuple[str, ...]] = {"silver/profiles": ("referred_by",)}
+# JSON keys whose value is an identifier in quarantined first-party lines.
+_ID_KEYS = "(?:user_?id|anonymous_?id|previous_?id|device_?id|advertising_?id|id|uid|partner_?uid)"
 _EVENT_COLUMNS = {
     "user_id": ("user_id",),
     "anonymous_id": ("anonymous_id", "previous_id"),
@@ -62,6 +76,9 @@ class ErasureResult:
     vacuumed_files: int = 0
     exports_to_reissue: list[str] = field(default_factory=list)
     landing_files: list[str] = field(default_factory=list)
+    links_cleared: dict[str, int] = field(default_factory=dict)
+    models_flagged: list[str] = field(default_factory=list)
+    requests: list[str] = field(default_factory=list)
     report: str | None = None
 
     def summary(self) -> dict[str, Any]:
@@ -72,9 +89,12 @@ class ErasureResult:
         }
         for table, rows in sorted(self.deleted_rows.items()):
             shown[f"rows deleted from {table}"] = rows
+        for table, rows in sorted(self.links_cleared.items()):
+            shown[f"links cleared in {table}"] = rows
         shown["old data files vacuumed"] = self.vacuumed_files
         shown["exports to re-issue"] = len(self.exports_to_reissue)
         shown["landing files to purge"] = len(self.landing_files)
+        shown["models trained on them (flagged in MLflow)"] = len(self.models_flagged)
         shown["report"] = self.report or "-"
         return shown
 
@@ -114,79 +134,327 @@ class ErasureRequest:
         return cls(found["email"], found["phone"], found["user_id"])
 
 
+Step = Callable[[str], None]
+"""Called with each step's name before it runs (tests inject failures through it)."""
+
+
 def erase(
-    spark: SparkSession, settings: Settings, run: Run, request: ErasureRequest
+    spark: SparkSession,
+    settings: Settings,
+    run: Run,
+    request: ErasureRequest,
+    *,
+    before_step: Step | None = None,
 ) -> ErasureResult:
     """Forget the people behind ``request``; see the module docstring.
 
+    Every pending request of the journal (an erasure that was interrupted) is completed
+    first; a request with no identifier only does that (``dmp erase --resume``).
+
+    Args:
+        spark: The session.
+        settings: The configuration.
+        run: The run of this ``erase`` command.
+        request: Identifiers to forget; may be empty to only resume pending requests.
+        before_step: Hook called with each step's name before it runs.
+
     Raises:
-        UserError: No identifier given, or none of them is known.
+        UserError: Nothing to do: no identifier and no pending request, or none of the
+            identifiers is known to the identity map or to bronze.
     """
-    from dmp.identity.stage import IDENTITY_MAP_TABLE
-    from dmp.privacy import normalize_email, normalize_phone, sha256_hex
-
-    keys: list[tuple[str, str]] = [("user_id", u) for u in request.user_ids if u]
-    code = settings.ingest.default_country_code
-    keys += [
-        ("email_sha256", h)
-        for e in request.emails
-        if (h := sha256_hex(normalize_email(e, "basic")))
-    ]
-    keys += [
-        ("phone_sha256", h)
-        for p in request.phones
-        if (h := sha256_hex(normalize_phone(p, "meta", code)))
-    ]
-    if not keys:
-        raise UserError("give at least one valid --email, --phone, --user-id or --file")
-    lake = run.lake
-    if not lake.exists(IDENTITY_MAP_TABLE):
-        raise UserError("silver/identity_map does not exist yet: nothing to erase")
-    identity_map = run.read(spark, IDENTITY_MAP_TABLE)
-    wanted = spark.createDataFrame(keys, "id_type string, id_value string")
-    persons = sorted(
-        r["person_id"]
-        for r in identity_map.join(wanted, ["id_type", "id_value"])
-        .select("person_id")
-        .distinct()
-        .collect()
-    )  # a handful of people
-    if not persons:
-        raise UserError("none of the given identifiers is known; nothing erased")
-    held = (
-        identity_map.filter(F.col("person_id").isin(persons))
-        .select("id_type", "id_value")
-        .collect()
-    )
-    identifiers = sorted({(r["id_type"], r["id_value"]) for r in held} | set(keys))
-    result = ErasureResult(persons=persons, identifiers=len(identifiers))
-    from dmp.export.suppression import add_to_suppression
-
-    result.suppressed = add_to_suppression(
-        run, identifiers, reason="erased", note=f"run {run.run_id}"
-    )
-    result.exports_to_reissue = _exports_with(spark, run, persons, settings)
-    _erase_bronze(spark, run, identifiers, result)
-    for table, columns in _PERSON_TABLES.items():
-        if lake.exists(table):
-            predicate = " OR ".join(f"{c} IN ({_quoted(persons)})" for c in columns)
-            result.deleted_rows[table] = lake.delete(
-                table, predicate, metadata={"dmp.job": "erase"}
+    journal = ErasureJournal(run)
+    keys = request_keys(request, settings.ingest.default_country_code)
+    todo = journal.pending()
+    pending_ids = {key for item in todo for key in item.identifiers}
+    fresh = [key for key in keys if key not in pending_ids]
+    if not keys and not todo:
+        raise UserError(
+            "give at least one valid --email, --phone, --user-id or --file "
+            "(no interrupted erasure is pending)"
+        )
+    if fresh:
+        persons, identifiers, detail = _resolve(spark, run, fresh)
+        if identifiers:
+            detail["quarantine_tokens"] = sorted(
+                {*detail.get("quarantine_tokens", []), *_request_tokens(request, settings)}
             )
-    for table in result.deleted_rows:
-        result.vacuumed_files += len(lake.vacuum(table, retention_hours=0, enforce_retention=False))
-        lake.purge_history(table)
+            todo.append(journal.open(persons, identifiers, detail))
+        elif not todo:
+            raise UserError("none of the given identifiers is known; nothing erased")
+    result = ErasureResult()
+    for item in todo:
+        _complete(spark, settings, run, journal, item, before_step)
+        _add_up(result, item)
     result.report = str(_write_report(settings, run, result))
     for table, rows in result.deleted_rows.items():
         run.count(f"deleted.{table}", rows)
     return result
 
 
-def _erase_bronze(
-    spark: SparkSession, run: Run, identifiers: Sequence[tuple[str, str]], result: ErasureResult
+def request_keys(request: ErasureRequest, country_code: str) -> list[tuple[str, str]]:
+    """``(id_type, id_value)`` pairs the lake may hold for the request's identifiers.
+
+    E-mails and phones are hashed as ingest hashes them (phones with the configured
+    ``default_country_code``). A site that used the e-mail as login id has it stored as
+    ``user_id = email-sha256:<hash>``, so an e-mail also names that user id, and a user id
+    that is an e-mail address is looked up both ways; no clear-text e-mail is kept.
+    """
+    from dmp.privacy import normalize_email, normalize_phone, sha256_hex
+    from dmp.privacy.hashing import EMAIL_ID_PREFIX, pseudonymous_id
+
+    keys: set[tuple[str, str]] = set()
+    emails = list(request.emails)
+    for raw in request.user_ids:
+        value = raw.strip()
+        if not value:
+            continue
+        if "@" in value and normalize_email(value, "basic"):
+            emails.append(value)
+        keys.add(("user_id", pseudonymous_id(value) or value))
+    for email in emails:
+        if digest := sha256_hex(normalize_email(email, "basic")):
+            keys.add(("email_sha256", digest))
+            keys.add(("user_id", EMAIL_ID_PREFIX + digest))
+    for phone in request.phones:
+        if digest := sha256_hex(normalize_phone(phone, "meta", country_code)):
+            keys.add(("phone_sha256", digest))
+    return sorted(keys)
+
+
+def _request_tokens(request: ErasureRequest, settings: Settings) -> list[str]:
+    """Mask tokens (``<phone:xxxxxxxx>``) the request's phones get in quarantined lines."""
+    from dmp.privacy import normalize_phone, sha256_hex
+
+    code = settings.ingest.default_country_code
+    tokens = []
+    for phone in request.phones:
+        for rule_code in sorted({code, "1"}):
+            if digest := sha256_hex(normalize_phone(phone, "e164", rule_code)):
+                tokens.append(f"<phone:{digest[:8]}>")
+    return tokens
+
+
+def _resolve(
+    spark: SparkSession, run: Run, keys: Sequence[tuple[str, str]]
+) -> tuple[list[str], list[tuple[str, str]], dict[str, Any]]:
+    """Persons, every identifier to forget, and what bronze says about them.
+
+    Persons come from the identity map. Keys the identity map does not know yet (ingested,
+    identity not run) are looked up in bronze: the identifiers on the events carrying them
+    are the person's too. Keys the identity map knows are not expanded through bronze, where
+    a shared cookie would drag in other people.
+    """
+    from dmp.identity.stage import IDENTITY_MAP_TABLE
+    from dmp.ingest.schema import EVENTS_TABLE
+
+    wanted = spark.createDataFrame(list(keys), "id_type string, id_value string")
+    persons: list[str] = []
+    identifiers: set[tuple[str, str]] = set()
+    known: set[tuple[str, str]] = set()
+    if run.lake.exists(IDENTITY_MAP_TABLE):
+        identity_map = run.read(spark, IDENTITY_MAP_TABLE).select(
+            "id_type", "id_value", "person_id"
+        )
+        matched = identity_map.join(wanted, ["id_type", "id_value"]).collect()  # request-sized
+        known = {(r["id_type"], r["id_value"]) for r in matched}
+        persons = sorted({r["person_id"] for r in matched})
+        held = identity_map.filter(F.col("person_id").isin(persons)).select("id_type", "id_value")
+        identifiers = {(r["id_type"], r["id_value"]) for r in held.collect()}  # one person's
+    detail: dict[str, Any] = {"landing_files": [], "quarantine_tokens": []}
+    if not run.lake.exists(EVENTS_TABLE):
+        return persons, sorted(identifiers), detail
+    events = run.read(spark, EVENTS_TABLE)
+    unknown = [key for key in keys if key not in known]
+    if unknown and (predicate := _events_predicate(unknown)):
+        stacked = F.array(
+            *[
+                F.struct(F.lit(id_type).alias("id_type"), F.col(column).alias("id_value"))
+                for id_type, columns in _EVENT_COLUMNS.items()
+                for column in columns
+            ]
+        )
+        found = (
+            events.filter(predicate)
+            .select(F.explode(stacked).alias("k"))
+            .select("k.id_type", "k.id_value")
+            .filter(F.col("id_value").isNotNull())
+            .distinct()
+            .collect()
+        )  # the identifiers of a handful of people's events
+        identifiers |= {(r["id_type"], r["id_value"]) for r in found}
+    identifiers |= {key for key in keys if key in known}
+    if identifiers and (predicate := _events_predicate(sorted(identifiers))):
+        seen = (
+            events.filter(predicate)
+            .agg(
+                F.collect_set("source_file").alias("files"),
+                F.collect_set("phone_sha256_e164").alias("phones"),
+            )
+            .first()
+        )
+        if seen is not None:
+            detail["landing_files"] = sorted(seen["files"] or [])
+            detail["quarantine_tokens"] = sorted(f"<phone:{p[:8]}>" for p in seen["phones"] or [])
+    return persons, sorted(identifiers), detail
+
+
+def _complete(
+    spark: SparkSession,
+    settings: Settings,
+    run: Run,
+    journal: ErasureJournal,
+    item: JournaledRequest,
+    before_step: Step | None,
 ) -> None:
+    """Run the steps of ``item`` the journal does not mark done, each marked when done."""
+    lake = run.lake
+    steps: list[tuple[str, Callable[[], dict[str, Any]]]] = [
+        ("suppress", lambda: _suppress(run, item)),
+        ("exports", lambda: {"exports": _exports_with(spark, run, item.persons, settings)}),
+        ("models", lambda: _flag_models(spark, settings, run, item)),
+        ("bronze", lambda: _erase_bronze(spark, run, item)),
+    ]
+    for table, columns in _PERSON_TABLES.items():
+        steps.append((f"delete {table}", _person_step(lake, table, columns, item.persons)))
+    steps.append(("vacuum", lambda: _vacuum(spark, settings, lake)))
+    for name, action in steps:
+        if name in item.done:
+            continue
+        if before_step is not None:
+            before_step(name)
+        journal.mark(item, name, action())
+    journal.mark(item, FINISHED, {})
+
+
+def _flag_models(
+    spark: SparkSession, settings: Settings, run: Run, item: JournaledRequest
+) -> dict[str, Any]:
+    """Tag the lookalike models that may have been trained on the persons (MLflow)."""
+    from dmp.lookalike.stage import AUDIENCES_TABLE
+    from dmp.lookalike.tracking import flag_builds_trained_on, tracking_exists
+    from dmp.segments.stage import SEGMENTS_TABLE
+
+    if not item.persons or not tracking_exists(settings):
+        return {"models": []}
+    run_ids: set[str] = set()
+    if run.lake.exists(AUDIENCES_TABLE):
+        rows = (
+            run.read(spark, AUDIENCES_TABLE)
+            .filter(F.col("person_id").isin(item.persons) & F.col("run_id").isNotNull())
+            .select("run_id")
+            .distinct()
+            .collect()
+        )  # one row per build
+        run_ids = {r["run_id"] for r in rows}
+    segments: set[tuple[str, str]] = set()
+    if run.lake.exists(SEGMENTS_TABLE):
+        rows = (
+            run.read(spark, SEGMENTS_TABLE)
+            .filter(F.col("person_id").isin(item.persons))
+            .select("segment", "as_of")
+            .distinct()
+            .collect()
+        )  # the persons' segment memberships
+        segments = {(r["segment"], str(r["as_of"])) for r in rows}
+    if not run_ids and not segments:
+        return {"models": []}
+    flagged = flag_builds_trained_on(
+        settings, run_ids=run_ids, seed_segments=segments, note=f"request {item.request_id}"
+    )
+    return {"models": flagged}
+
+
+def _suppress(run: Run, item: JournaledRequest) -> dict[str, Any]:
+    from dmp.export.suppression import add_to_suppression
+
+    # person_id too: until every table is clean, profiles still hold the person's user ids
+    # although the identity map no longer links them.
+    entries = [*item.identifiers, *(("person_id", p) for p in item.persons)]
+    added = add_to_suppression(run, entries, reason="erased", note=f"request {item.request_id}")
+    return {"suppressed": added}
+
+
+def _person_step(
+    lake: Lake, table: str, columns: Sequence[str], persons: Sequence[str]
+) -> Callable[[], dict[str, Any]]:
+    def step() -> dict[str, Any]:
+        if not persons or not lake.exists(table):
+            return {"deleted": 0}
+        owned = [c for c in columns if c not in _LINK_COLUMNS.get(table, ())]
+        predicate = " OR ".join(f"{c} IN ({_quoted(persons)})" for c in owned)
+        deleted = lake.delete(table, predicate, metadata={"dmp.job": "erase"})
+        cleared = 0
+        for column in _LINK_COLUMNS.get(table, ()):
+            # A link to the person (who referred whom) is cleared, the row is someone else's.
+            cleared += lake.update(
+                table,
+                f"{column} IN ({_quoted(persons)})",
+                {column: "NULL"},
+                metadata={"dmp.job": "erase"},
+            )
+        return {"deleted": deleted, "cleared": cleared}
+
+    return step
+
+
+def _vacuum(spark: SparkSession, settings: Settings, lake: Lake) -> dict[str, Any]:
+    """Drop every unreferenced file and the history of every table that held the person.
+
+    ``full`` also removes Parquet files no commit ever referenced (killed writes), which may
+    hold the person's rows; Spark checkpoints of earlier sessions under ``work/`` go too.
+    """
     from dmp.ingest.schema import EVENTS_TABLE, QUARANTINE_TABLE
 
+    files = 0
+    for table in (EVENTS_TABLE, QUARANTINE_TABLE, *_PERSON_TABLES):
+        if lake.exists(table):
+            files += len(lake.vacuum(table, retention_hours=0, enforce_retention=False, full=True))
+            lake.purge_history(table)
+    return {"vacuumed_files": files, "checkpoints_removed": _clean_checkpoints(spark, settings)}
+
+
+def _clean_checkpoints(spark: SparkSession, settings: Settings) -> int:
+    """Remove checkpoint folders of other (finished or killed) Spark sessions."""
+    import shutil
+
+    folder = settings.work_dir / "checkpoints"
+    if not folder.is_dir():
+        return 0
+    active = spark.sparkContext.getCheckpointDir() or ""
+    removed = 0
+    for child in folder.iterdir():
+        if child.is_dir() and child.name not in active:
+            shutil.rmtree(child, ignore_errors=True)
+            removed += 1
+    return removed
+
+
+def _add_up(result: ErasureResult, item: JournaledRequest) -> None:
+    """Fold a completed request's journal into the result (also for resumed requests)."""
+    result.persons = sorted({*result.persons, *item.persons})
+    result.identifiers += len(item.identifiers)
+    result.suppressed += int(item.done.get("suppress", {}).get("suppressed", 0))
+    for name, detail in item.done.items():
+        table = name.removeprefix("delete ")
+        if name.startswith("delete ") and (detail.get("deleted") or detail.get("cleared")):
+            result.deleted_rows[table] = result.deleted_rows.get(table, 0) + detail["deleted"]
+            if detail.get("cleared"):
+                result.links_cleared[table] = detail["cleared"]
+    for table, rows in item.done.get("bronze", {}).get("deleted", {}).items():
+        result.deleted_rows[table] = result.deleted_rows.get(table, 0) + rows
+    result.vacuumed_files += int(item.done.get("vacuum", {}).get("vacuumed_files", 0))
+    result.exports_to_reissue = sorted(
+        {*result.exports_to_reissue, *item.done.get("exports", {}).get("exports", [])}
+    )
+    result.landing_files = sorted({*result.landing_files, *item.detail.get("landing_files", [])})
+    result.models_flagged = sorted(
+        {*result.models_flagged, *item.done.get("models", {}).get("models", [])}
+    )
+    result.requests.append(item.request_id)
+
+
+def _events_predicate(identifiers: Sequence[tuple[str, str]]) -> str:
+    """SQL predicate on bronze/events for rows carrying any of ``identifiers``."""
     by_type: dict[str, list[str]] = {}
     for id_type, value in identifiers:
         by_type.setdefault(id_type, []).append(value)
@@ -199,30 +467,73 @@ def _erase_bronze(
     for value in by_type.get("partner_uid", []):
         source, _, uid = value.partition(":")
         clauses.append(f"(source = {_quote(source)} AND partner_uid = {_quote(uid)})")
-    if not clauses or not run.lake.exists(EVENTS_TABLE):
-        return
-    predicate = " OR ".join(clauses)
-    events = run.read(spark, EVENTS_TABLE).filter(predicate)
-    touched = events.select("message_id", "source_file", "phone_sha256_e164").collect()
-    result.landing_files = sorted({r["source_file"] for r in touched if r["source_file"]})
-    message_ids = sorted({r["message_id"] for r in touched})
-    result.deleted_rows[EVENTS_TABLE] = run.lake.delete(
-        EVENTS_TABLE, predicate, metadata={"dmp.job": "erase"}
-    )
+    return " OR ".join(clauses)
+
+
+def _erase_bronze(spark: SparkSession, run: Run, item: JournaledRequest) -> dict[str, Any]:
+    """Quarantined lines of the person first (they are found through events), then events."""
+    from dmp.ingest.schema import EVENTS_TABLE, QUARANTINE_TABLE
+
+    deleted: dict[str, int] = {}
+    predicate = _events_predicate(item.identifiers)
+    if not predicate:
+        return {"deleted": deleted}
+    events_exist = run.lake.exists(EVENTS_TABLE)
     if run.lake.exists(QUARANTINE_TABLE):
-        # Quarantined lines are masked: e-mails and phones appear as <email:xxxxxxxx> tokens
-        # (the first 8 hex of their hash); ids appear in clear.
-        needles = [v for t, v in identifiers if t not in ("email_sha256", "phone_sha256")]
-        needles += [f"<email:{v[:8]}>" for t, v in identifiers if t == "email_sha256"]
-        needles += [
-            f"<phone:{r['phone_sha256_e164'][:8]}>" for r in touched if r["phone_sha256_e164"]
-        ]
-        quarantine = [f"message_id IN ({_quoted(message_ids)})"] if message_ids else []
-        quarantine += [f"strpos(raw_masked, {_quote(n)}) > 0" for n in sorted(set(needles))]
-        if quarantine:
-            result.deleted_rows[QUARANTINE_TABLE] = run.lake.delete(
-                QUARANTINE_TABLE, " OR ".join(quarantine), metadata={"dmp.job": "erase"}
+        quarantine = run.read(spark, QUARANTINE_TABLE)
+        matches = _quarantine_match(item)
+        if events_exist:
+            ids = run.read(spark, EVENTS_TABLE).filter(predicate).select("message_id").distinct()
+            ids = ids.withColumn("_event", F.lit(True))
+            quarantine = quarantine.join(ids, "message_id", "left")
+            matches = matches | F.col("_event").isNotNull()
+        lines = (
+            quarantine.filter(matches).select("source_file", "source_line").distinct().collect()
+        )  # the quarantined lines of a handful of people
+        if lines:
+            keys = " OR ".join(
+                f"(source_file = {_quote(r['source_file'])} "
+                f"AND source_line = {int(r['source_line'])})"
+                for r in lines
             )
+            deleted[QUARANTINE_TABLE] = run.lake.delete(
+                QUARANTINE_TABLE, keys, metadata={"dmp.job": "erase"}
+            )
+    if events_exist:
+        deleted[EVENTS_TABLE] = run.lake.delete(
+            EVENTS_TABLE, predicate, metadata={"dmp.job": "erase"}
+        )
+    return {"deleted": deleted}
+
+
+def _quarantine_match(item: JournaledRequest) -> Column:
+    """Quarantined raw lines naming one of the person's identifiers.
+
+    Lines are masked: e-mails and phones appear as ``<email:xxxxxxxx>`` tokens (the first 8
+    hex of their hash); other ids appear in clear and must match a whole field, a JSON id
+    value or a delimited CSV field, so erasing id ``42`` leaves ``u-421`` and
+    ``"quantity":42`` alone.
+    """
+    tokens = [f"<email:{v[:8]}>" for t, v in item.identifiers if t == "email_sha256"]
+    tokens += item.detail.get("quarantine_tokens", [])
+    condition = F.lit(False)
+    for token in sorted(set(tokens)):
+        condition = condition | (F.instr(F.col("raw_masked"), token) > 0)
+    for id_type, value in item.identifiers:
+        if id_type in ("email_sha256", "phone_sha256"):
+            continue
+        if id_type == "partner_uid":
+            value = value.partition(":")[2]
+        condition = condition | F.col("raw_masked").rlike(whole_field_pattern(value))
+    return condition
+
+
+def whole_field_pattern(value: str) -> str:
+    """Java regex matching ``value`` as a whole JSON id value or a whole delimited field."""
+    quoted = "\\Q" + value.replace("\\E", "\\E\\\\E\\Q") + "\\E"
+    json_id = f'(?i:"{_ID_KEYS}"\\s*:\\s*)(?:"{quoted}"|{quoted}(?![0-9A-Za-z_.\\-]))'
+    field = f'(?:^|[,;\\t|])"?{quoted}"?(?=[,;\\t|]|$)'
+    return f"{json_id}|{field}"
 
 
 def _exports_with(

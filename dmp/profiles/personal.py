@@ -7,7 +7,7 @@ partner taxonomy) are kept in separate ``*_inferred`` columns with their source.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date
 
 from pyspark.sql import Column, DataFrame
@@ -89,25 +89,24 @@ def declared(events: DataFrame, as_of: date) -> DataFrame:
     return stated.withColumn("age_band", age_band(F.col("birth_year"), as_of))
 
 
-def consent(events: DataFrame, purposes: Sequence[str], default: bool) -> DataFrame:
-    """Consent per purpose: the latest stated value up to as-of, else ``default``.
+def consent(
+    events: DataFrame,
+    purposes: Sequence[str],
+    default: bool,
+    defaults: Mapping[str, Mapping[str, bool]] | None = None,
+) -> DataFrame:
+    """Consent per purpose: the latest stated value up to as-of, else the default.
+
+    The rule (which statement is the latest, the per-purpose and per-region defaults) is
+    :func:`dmp.privacy.consent.latest_consent`, shared with exports.
 
     Returns:
         ``person_id`` and ``consent_<purpose>`` plus ``consent_<purpose>_stated`` (whether
         the person ever said so) for each purpose.
     """
-    columns = []
-    for purpose in purposes:
-        stated = F.col(f"consent_{purpose}")
-        columns.append(
-            F.max_by(stated, F.when(stated.isNotNull(), F.col("event_time"))).alias(f"_{purpose}")
-        )
-    latest = events.groupBy("person_id").agg(*columns)
-    out = [F.col("person_id")]
-    for purpose in purposes:
-        out.append(F.coalesce(F.col(f"_{purpose}"), F.lit(default)).alias(f"consent_{purpose}"))
-        out.append(F.col(f"_{purpose}").isNotNull().alias(f"consent_{purpose}_stated"))
-    return latest.select(*out)
+    from dmp.privacy.consent import latest_consent
+
+    return latest_consent(events, purposes, default, defaults)
 
 
 def partner_dimensions(events: DataFrame) -> DataFrame:

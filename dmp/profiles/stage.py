@@ -42,7 +42,8 @@ PROFILE_COLUMNS: tuple[str, ...] = (
     "has_phone", "has_advertising_id", "shared_identity", "first_seen_at", "last_seen_at",
     "events_total",
     "consent_advertising", "consent_advertising_stated", "consent_email",
-    "consent_email_stated", "consent_sms", "consent_sms_stated",
+    "consent_email_stated", "consent_push", "consent_push_stated", "consent_sms",
+    "consent_sms_stated",
     "gender", "birth_year", "age_band", "city", "city_tier", "country", "gender_inferred",
     "gender_inferred_source", "age_band_inferred", "age_band_inferred_source",
     "category_affinity", "top_interests", "brand_affinity", "top_brands", "gift_orders",
@@ -202,7 +203,8 @@ _EVENT_COLUMNS: tuple[str, ...] = (
     "source", "message_id", "event_type", "event_name", "event_time", "channel", "timezone",
     "user_agent", "device_id", "category", "brand", "price", "product_id", "products",
     "order_id", "revenue", "total", "coupon", "referrer_user_id", "partner_segments",
-    "partner_score", "gender", "birth_year", "city", "city_tier", "country",
+    "partner_score", "gender", "birth_year", "city", "city_tier", "country", "received_at",
+    "ingested_at",
 )  # fmt: skip
 
 
@@ -232,7 +234,7 @@ def _assemble(
     purposes = sorted(settings.ingest.consent_purposes)
     base = identity_columns(identity_map, events)
     parts = [
-        consent(events, purposes, default_consent),
+        consent(events, purposes, default_consent, settings.ingest.consent_defaults),
         declared(events, as_of),
         partner_dimensions(events),
         affinities(interest_signals(events, lines, as_of, options), options),

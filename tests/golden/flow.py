@@ -60,7 +60,10 @@ def golden_settings(home: Path) -> Settings:
             "evaluation_universe": 100,
         }
     )
-    return settings.model_copy(update={"lookalike": lookalike})
+    # Captured when a person with no consent statement counted as consenting; the default
+    # is now "no consent", so the golden world keeps the old default explicitly.
+    ingest = settings.ingest.model_copy(update={"consent_default": True})
+    return settings.model_copy(update={"lookalike": lookalike, "ingest": ingest})
 
 
 def run_flow(spark: Any, home: Path) -> Settings:

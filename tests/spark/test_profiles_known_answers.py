@@ -204,5 +204,7 @@ def test_consent_is_the_latest_statement_else_the_default(profiles) -> None:
     person = profiles["consent"]
     assert (person["consent_advertising"], person["consent_advertising_stated"]) == (False, True)
     assert (person["consent_email"], person["consent_email_stated"]) == (True, True)
-    assert (person["consent_sms"], person["consent_sms_stated"]) == (True, False)
+    # no statement: no consent by default (ingest.consent_default)
+    assert (person["consent_sms"], person["consent_sms_stated"]) == (False, False)
+    assert (person["consent_push"], person["consent_push_stated"]) == (False, False)
     assert "consent:no_advertising" in person["tags"]

@@ -69,3 +69,14 @@ def test_empty_lake_lists_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert "no tables" in capsys.readouterr().out
     assert main(["runs", "--home", str(tmp_path)]) == 0
     assert "no runs recorded yet" in capsys.readouterr().out
+
+
+def test_erase_resume_takes_no_identifiers(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["erase", "--resume", "--user-id", "u-1", "--home", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "--resume takes no identifiers" in err
+    assert main(["export", "--channel", "push", "--segment", "s", "--on", "someday",
+                 "--home", str(tmp_path)]) == 2  # fmt: skip
+    assert capsys.readouterr().err.strip().count("\n") == 0

@@ -156,6 +156,7 @@ def crafted_lines() -> list[bytes]:
         {"consent": {"categoryPreferences": {" ADS ": False, "advertising": True}}},
         {"consent": {"categoryPreferences": {"sms": True, "text": False}}},
         {"consent": {"categoryPreferences": {}}},
+        {"consent": {"categoryPreferences": {"advertising": "denied", "email": "1", "sms": "off"}}},
         {"consentManagement": {"allowedConsentIds": ["Email", "ads"], "deniedConsentIds": []}},
         {"consentManagement": {"allowedConsentIds": ["sms"], "deniedConsentIds": [" SMS"]}},
         {

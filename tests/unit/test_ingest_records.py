@@ -295,3 +295,14 @@ def test_an_email_cut_by_the_raw_limit_is_masked_whole(offset: int) -> None:
     partner = parse_partner_line(line, 2, spec, CTX)
     assert partner is not None and partner["reason"] == R.INVALID_IDENTIFIER.value
     assert "jane" not in partner["raw_masked"]
+
+
+@pytest.mark.parametrize(
+    ("value", "stated"),
+    [("0", False), ("1", True), ("no", False), ("denied", False), ("off", False),
+     (" Granted ", True), ("on", True), ("YES", True), ("opt-out", False), (0, False),
+     (1, True), (False, False), ("maybe", None), ("", None), (None, None)],
+)  # fmt: skip
+def test_consent_words_and_numbers_are_statements(value: object, stated: bool | None) -> None:
+    row = parse({**GOOD, "context": {"consent": {"categoryPreferences": {"advertising": value}}}})
+    assert row["consent_advertising"] is stated
