@@ -22,6 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from dmp.errors import UserError
+from dmp.ingest.records import _PII_PROPERTIES as _INGEST_PII
 from dmp.lake import Lake
 
 __all__ = [
@@ -39,9 +40,10 @@ AUDIENCES_TABLE = "gold/audiences"
 REACH_TABLE = "gold/audience_reach"
 SEGMENT_SIZES_TABLE = "gold/segment_sizes"
 
-# Raw personal fields of the ingest input; the lake keeps them only as SHA-256 digests
-# (``email_sha256`` ...). Should a column of one of these names ever appear, it is hidden.
-SENSITIVE_COLUMNS: frozenset[str] = frozenset(
+# Raw personal fields: the ones ingest masks or hashes (``email`` -> ``email_sha256`` ...)
+# plus other clear personal data. The lake should hold none of them; should a column of
+# one of these names ever appear, ``dmp show`` prints it hidden.
+SENSITIVE_COLUMNS: frozenset[str] = _INGEST_PII | frozenset(
     {
         "email",
         "phone",
@@ -54,8 +56,6 @@ SENSITIVE_COLUMNS: frozenset[str] = frozenset(
         "ip_address",
         "date_of_birth",
         "birthday",
-        "recipient",
-        "share_message",
     }
 )
 _HIDDEN = "<hidden: sensitive>"

@@ -68,6 +68,40 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
         ),
         ["audience", "as_of"],
     )
+    # a second audience without a report: its method comes from the run log
+    _write(
+        root,
+        "gold/audiences",
+        pa.table(
+            {
+                "person_id": ["P100", "P101"],
+                "score": [0.9, 0.8],
+                "audience": ["lal_file", "lal_file"],
+                "as_of": pa.array([D1, D1], pa.date32()),
+            }
+        ),
+        ["audience", "as_of"],
+    )
+    params = pa.map_(pa.string(), pa.string())
+    _write(
+        root,
+        "ops/runs",
+        pa.table(
+            {
+                "job": ["lookalike", "lookalike", "lookalike"],
+                "status": ["succeeded", "succeeded", "failed"],
+                "params": pa.array(
+                    [
+                        [("audience", "lal_file"), ("as_of", "2026-01-05"), ("method", "pu")],
+                        [("audience", "lal_file"), ("as_of", "2026-01-05"), ("method", "knn")],
+                        [("audience", "lal_file"), ("as_of", "2026-01-05"), ("method", "bad")],
+                    ],
+                    params,
+                ),
+                "started_at": pa.array([1, 2, 3], pa.timestamp("us", tz="UTC")),
+            }
+        ),
+    )
     _write(root, "bronze/raw_contacts", pa.table({"id": [1, 2], "email": ["a@x.io", None]}))
     report = root / "reports" / "lookalike" / "lal_buyers" / "20260106T100000Z-abc"
     report.mkdir(parents=True)
@@ -125,6 +159,10 @@ def test_audiences_join_lake_report_and_exports(
         assert expected in row, (expected, row)
     assert "google" in out  # the last export's channel (may wrap onto the next line)
     assert "│ 7 " in row  # size: the audience's rows, counted from the Delta log
+    (other,) = _lines_with(out, "lal_file")
+    # the latest successful run's method; no report, so no lift and no reach
+    assert "knn" in other and "│ 2 " in other and "2026-01-05" in other
+    assert other.count("│ - ") == 3, other
 
 
 def test_exports_newest_first(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
