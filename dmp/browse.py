@@ -248,18 +248,23 @@ def _summaries(reports_dir: Path, audience: str) -> list[dict[str, Any]]:
     return found
 
 
-def _run_methods(lake: Lake) -> dict[tuple[str, str], str]:
-    """``(audience, as_of) -> method`` from successful lookalike runs in ops/runs."""
+def _run_methods(lake: Lake) -> dict[str, str]:
+    """``audience -> method`` requested by its latest successful ``dmp lookalike`` run.
+
+    The run log keeps the command's parameters (``name``, ``method`` when one was asked
+    for), not the method ``auto`` chose: the report's ``summary.json`` is preferred.
+    """
     if not lake.exists("ops/runs"):
         return {}
     data = lake.read_arrow("ops/runs", columns=["job", "status", "params", "started_at"])
-    methods: dict[tuple[str, str], str] = {}
+    methods: dict[str, str] = {}
     for row in sorted(data.to_pylist(), key=lambda r: r["started_at"]):
         if row["job"] != "lookalike" or row["status"] != "succeeded":
             continue
         params = dict(row["params"] or [])
-        if params.get("audience") and params.get("method"):
-            methods[(params["audience"], str(params.get("as_of", "")))] = params["method"]
+        name = params.get("name") or params.get("audience")
+        if name and params.get("method") and params["method"] != "auto":
+            methods[name] = params["method"]
     return methods
 
 
@@ -286,7 +291,7 @@ def audiences(lake: Lake, reports_dir: Path, exports_dir: Path) -> Listing:
         summary = next(
             (s for s in _summaries(reports_dir, audience) if str(s.get("as_of")) == day), {}
         )
-        method = summary.get("method") or methods.get((audience, day)) or "-"
+        method = summary.get("method") or methods.get(audience) or "-"
         lift = summary.get("lift_at_1pct")
         tiers = sorted(reach.get((audience, day), []))
         rows.append(
@@ -467,6 +472,8 @@ def _cell(column: str, value: Any) -> str:
         return _HIDDEN
     if isinstance(value, float):
         return f"{value:.6g}"
+    if isinstance(value, list) and value and all(isinstance(i, tuple) for i in value):
+        value = dict(value)  # an Arrow map column arrives as (key, value) pairs
     if isinstance(value, list | dict):
         text = json.dumps(value, default=str)
         return text if len(text) <= 80 else text[:77] + "..."

@@ -92,9 +92,9 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
                 "status": ["succeeded", "succeeded", "failed"],
                 "params": pa.array(
                     [
-                        [("audience", "lal_file"), ("as_of", "2026-01-05"), ("method", "pu")],
-                        [("audience", "lal_file"), ("as_of", "2026-01-05"), ("method", "knn")],
-                        [("audience", "lal_file"), ("as_of", "2026-01-05"), ("method", "bad")],
+                        [("name", "lal_file"), ("method", "pu")],
+                        [("name", "lal_file"), ("method", "knn")],
+                        [("name", "lal_file"), ("method", "bad")],
                     ],
                     params,
                 ),
@@ -160,7 +160,7 @@ def test_audiences_join_lake_report_and_exports(
     assert "google" in out  # the last export's channel (may wrap onto the next line)
     assert "│ 7 " in row  # size: the audience's rows, counted from the Delta log
     (other,) = _lines_with(out, "lal_file")
-    # the latest successful run's method; no report, so no lift and no reach
+    # the method the latest successful run asked for; no report, so no lift and no reach
     assert "knn" in other and "│ 2 " in other and "2026-01-05" in other
     assert other.count("│ - ") == 3, other
 
