@@ -372,6 +372,8 @@ def _clause(
         raise UserError(f"--where: expected a column name, got {got!r}")
     column = tokens[index][1]
     _check_column(table, column, schema.names)
+    if column.lower() in SENSITIVE_COLUMNS:  # a filter would reveal the value row by row
+        raise UserError(f"--where: {column} holds personal data and cannot be filtered on")
     field = pc.field(column)
     kind = schema.field(column).type
     rest = tokens[index + 1 :]

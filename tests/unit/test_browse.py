@@ -231,6 +231,7 @@ def test_history_lists_commits_with_metrics(home: Path, capsys: pytest.CaptureFi
         (("show", "gold/segment_sizes", "--where", "segment = x; drop"), "--where"),
         (("show", "gold/segment_sizes", "--where", "__import__('os')"), "--where"),
         (("show", "gold/segment_sizes", "--version", "9"), "versions 0..1"),
+        (("show", "bronze/raw_contacts", "--where", "email = 'a@x.io'"), "personal data"),
         (("show", "gold/audience_reach", "--where", "as_of = 'soon'"), "not a valid"),
     ],
 )
