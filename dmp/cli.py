@@ -251,6 +251,22 @@ def segments_preview(
     _print_summary("segments preview", result.summary())
 
 
+@segments_app.command("list")
+def segments_list(
+    ctx: typer.Context,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="Snapshot to list (default: the latest).")
+    ] = None,
+) -> None:
+    """List segments with size and share from gold/segment_sizes (no Spark)."""
+    from dmp.browse import segments as list_segments
+    from dmp.lake import Lake
+
+    settings = _options(ctx).settings
+    day = _parse_date(as_of, "--as-of") if as_of else None
+    _print_listing(list_segments(Lake(settings.lake_dir), day), "no segments yet")
+
+
 lists_app = typer.Typer(help="Uploaded identifier lists (stored hashed) for segments.")
 app.add_typer(lists_app, name="lists")
 
@@ -731,6 +747,83 @@ def runs(
     _print_table(
         "Recent runs", ["started (UTC)", "job", "status", "took", "read", "wrote", "message"], rows
     )
+
+
+@app.command()
+def audiences(ctx: typer.Context) -> None:
+    """List lookalike audiences: as_of, method, held-out lift@1%, size, reach, last export."""
+    from dmp.browse import audiences as list_audiences
+    from dmp.lake import Lake
+
+    settings = _options(ctx).settings
+    listing = list_audiences(Lake(settings.lake_dir), settings.reports_dir, settings.exports_dir)
+    _print_listing(listing, "no audiences yet (run `dmp lookalike`)")
+
+
+@app.command()
+def exports(
+    ctx: typer.Context,
+    limit: Annotated[int, typer.Option(min=1, help="How many exports to show.")] = 20,
+) -> None:
+    """List exports, newest first: audience, channel, when, rows and folder."""
+    from dmp.browse import exports as list_exports
+
+    settings = _options(ctx).settings
+    _print_listing(list_exports(settings.exports_dir, limit), "no exports yet (run `dmp export`)")
+
+
+@app.command()
+def show(
+    ctx: typer.Context,
+    table: Annotated[str, typer.Argument(help="Table name, layer/name (see `dmp tables`).")],
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="Only rows of this as_of date.")
+    ] = None,
+    version: Annotated[
+        int | None, typer.Option("--version", help="Read this older table version.")
+    ] = None,
+    where: Annotated[
+        str | None,
+        typer.Option("--where", help="Filter: col op literal [AND ...], e.g. \"segment = 'x'\"."),
+    ] = None,
+    limit: Annotated[int, typer.Option(min=1, max=10_000, help="Rows to show.")] = 20,
+    columns: Annotated[
+        str | None, typer.Option("--columns", help="Comma-separated columns to show.")
+    ] = None,
+) -> None:
+    """Print a few rows of a table (no Spark)."""
+    from dmp.browse import show as show_rows
+    from dmp.lake import Lake
+
+    settings = _options(ctx).settings
+    day = _parse_date(as_of, "--as-of") if as_of else None
+    chosen = [c.strip() for c in columns.split(",") if c.strip()] if columns else None
+    listing = show_rows(
+        Lake(settings.lake_dir), table, version=version, as_of=day, where=where,
+        columns=chosen, limit=limit,
+    )  # fmt: skip
+    _print_listing(listing, f"no rows in {table} match")
+
+
+@app.command()
+def history(
+    ctx: typer.Context,
+    table: Annotated[str, typer.Argument(help="Table name, layer/name (see `dmp tables`).")],
+    limit: Annotated[int, typer.Option(min=1, help="How many commits to show.")] = 20,
+) -> None:
+    """Show a table's commits: version, time, operation and operation metrics."""
+    from dmp.browse import history as table_history
+    from dmp.lake import Lake
+
+    settings = _options(ctx).settings
+    _print_listing(table_history(Lake(settings.lake_dir), table, limit), f"{table} has no commits")
+
+
+def _print_listing(listing: Any, empty: str) -> None:
+    if not listing.rows:
+        _echo(empty)
+        return
+    _print_table(listing.title, listing.header, listing.rows)
 
 
 def _print_table(title: str, header: list[str], rows: list[list[str]]) -> None:
