@@ -36,7 +36,7 @@ def main() -> None:
     add_spark_options(parser)
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
-    settings = tuned(load_config(home=args.home), args)
+    settings = tuned(load_config(home=args.home), args).with_truth()
     manifest = json.loads((settings.home / "truth" / "manifest.json").read_text())
     products = args.products or [p["product_id"] for p in manifest["campaign_products"]]
     spec = load_segment_file(settings.segments_file).model_dump()

@@ -27,12 +27,11 @@ from dmp.caching import Keep, kept
 from dmp.config import load_config
 from dmp.driver import session_for
 from dmp.lake import Lake
-from dmp.lookalike.embedding import EMBEDDINGS_TABLE
 from dmp.lookalike.features import flat_features
 from dmp.lookalike.scoring import audience_rows, score_people
 from dmp.lookalike.tracking import load_current_model
-from dmp.profiles.stage import PROFILES_TABLE
 from dmp.runlog import Run
+from dmp.tables import EMBEDDINGS_TABLE, PROFILES_TABLE
 
 
 def main() -> None:

@@ -41,7 +41,7 @@ def main() -> None:
     add_spark_options(parser)
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
-    settings = tuned(load_config(home=args.home), args)
+    settings = tuned(load_config(home=args.home), args).with_truth()
     manifest = args.home / "truth" / "manifest.json"
     if manifest.exists():  # an existing world: report its size, not the defaults
         spec = json.loads(manifest.read_text())["spec"]

@@ -24,6 +24,7 @@ import pyarrow.compute as pc
 from dmp.errors import UserError
 from dmp.ingest.records import _PII_PROPERTIES as _INGEST_PII
 from dmp.lake import Lake
+from dmp.tables import AUDIENCES_TABLE, REACH_TABLE, RUNS_TABLE, SEGMENT_SIZES_TABLE
 
 __all__ = [
     "SENSITIVE_COLUMNS",
@@ -36,9 +37,6 @@ __all__ = [
     "show",
 ]
 
-AUDIENCES_TABLE = "gold/audiences"
-REACH_TABLE = "gold/audience_reach"
-SEGMENT_SIZES_TABLE = "gold/segment_sizes"
 
 # Raw personal fields: the ones ingest masks or hashes (``email`` -> ``email_sha256`` ...)
 # plus other clear personal data. The lake should hold none of them; should a column of
@@ -254,9 +252,9 @@ def _run_methods(lake: Lake) -> dict[str, str]:
     The run log keeps the command's parameters (``name``, ``method`` when one was asked
     for), not the method ``auto`` chose: the report's ``summary.json`` is preferred.
     """
-    if not lake.exists("ops/runs"):
+    if not lake.exists(RUNS_TABLE):
         return {}
-    data = lake.read_arrow("ops/runs", columns=["job", "status", "params", "started_at"])
+    data = lake.read_arrow(RUNS_TABLE, columns=["job", "status", "params", "started_at"])
     methods: dict[str, str] = {}
     for row in sorted(data.to_pylist(), key=lambda r: r["started_at"]):
         if row["job"] != "lookalike" or row["status"] != "succeeded":

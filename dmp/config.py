@@ -92,6 +92,16 @@ class QualitySettings(StrictModel):
     ``reports/quality/gx-data-docs`` (linked from ``reports/index.html``)."""
 
 
+class EvaluationSettings(StrictModel):
+    """Scoring against a generated world's planted truth (an explicit choice, never implied)."""
+
+    truth_dir: Path | None = None
+    """Folder of the planted truth ``dmp generate`` writes (``truth``, relative to the data
+    root, or absolute). When set, identity reports pairwise precision/recall, profiles their
+    agreement with the planted persons, and lookalikes with ``--truth-product`` the future
+    buyers found; unset (the default), nothing is scored. ``dmp demo`` sets it."""
+
+
 class Settings(StrictModel):
     """The whole validated configuration of one dmp process."""
 
@@ -109,6 +119,30 @@ class Settings(StrictModel):
     funnels: FunnelSettings = FunnelSettings()
     lookalike: LookalikeSettings = LookalikeSettings()
     pipeline: PipelineSettings = PipelineSettings()
+    evaluation: EvaluationSettings = EvaluationSettings()
+
+    def with_truth(self, folder: Path = Path("truth")) -> Settings:
+        """These settings with truth scoring on (``evaluation.truth_dir = folder``)."""
+        return self.model_copy(update={"evaluation": EvaluationSettings(truth_dir=folder)})
+
+    @property
+    def truth_dir(self) -> Path | None:
+        """The planted truth to score against, or None when truth scoring is off.
+
+        Raises:
+            UserError: ``evaluation.truth_dir`` is set but is not a folder.
+        """
+        folder = self.evaluation.truth_dir
+        if folder is None:
+            return None
+        folder = folder if folder.is_absolute() else self.home / folder
+        if not folder.is_dir():
+            from dmp.errors import UserError
+
+            raise UserError(
+                f"evaluation.truth_dir {folder} is not a folder (unset it to skip scoring)"
+            )
+        return folder
 
     @property
     def landing_dir(self) -> Path:

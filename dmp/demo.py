@@ -69,6 +69,9 @@ def run_demo(
             needs_spark=False,
         )  # fmt: skip
         record("generate", world.summary())
+    planted = settings.home / "truth" / "manifest.json"
+    if settings.evaluation.truth_dir is None and planted.exists():
+        settings = settings.with_truth()  # a generated world: score every stage against it
     ingested = execute("ingest", ingest_stage(settings, None), settings, verbose=verbose)
     record("ingest", ingested.summary())
     identities = execute("identity", identity_stage(settings), settings, verbose=verbose)

@@ -17,13 +17,12 @@ import pyarrow as pa
 
 from dmp.errors import redact_secrets
 from dmp.lake import Lake, WriteResult
+from dmp.tables import RUNS_TABLE
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
 __all__ = ["RUNS_TABLE", "Run", "RunStatus", "recent_runs", "record_run"]
-
-RUNS_TABLE = "ops/runs"
 
 
 class RunStatus:

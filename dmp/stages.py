@@ -107,8 +107,8 @@ def identity_stage(settings: Settings) -> Callable[[SparkSession | None, Run], I
 def latest_event_date(settings: Settings) -> date:
     """The latest ``event_date`` partition in bronze: the default as-of (never the clock)."""
     from dmp.errors import UserError
-    from dmp.ingest.schema import EVENTS_TABLE
     from dmp.lake import Lake
+    from dmp.tables import EVENTS_TABLE
 
     lake = Lake(settings.lake_dir)
     if not lake.exists(EVENTS_TABLE):
@@ -186,6 +186,13 @@ def lookalike_stage(
 ) -> Callable[[SparkSession | None, Run], LookalikeResult]:
     """``dmp lookalike``: expand a seed into a tiered, evaluated, tracked audience."""
     check_name(name, "--name")
+    if truth_product is not None and settings.truth_dir is None:  # fail before Spark
+        from dmp.errors import UserError
+
+        raise UserError(
+            "--truth-product scores against a generated world's truth: set "
+            "evaluation.truth_dir (e.g. DMP__EVALUATION__TRUTH_DIR=truth)"
+        )
 
     def stage(spark: SparkSession | None, run: Run) -> LookalikeResult:
         from dmp.lookalike.stage import build_lookalike

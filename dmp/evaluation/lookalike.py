@@ -4,6 +4,8 @@ the top tiers? The truth is read only here, never by the builder itself.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
@@ -26,10 +28,10 @@ def future_conversion_lift(
 
     ``lift@k%`` = (share of the universe's future buyers inside tier <= k) / (k%).
     """
-    from dmp.identity.stage import IDENTITY_MAP_TABLE
+    from dmp.tables import IDENTITY_MAP_TABLE
 
     buyers = (
-        spark.read.parquet(str(settings.home / "truth" / "campaign_buyers"))
+        spark.read.parquet(str(_truth(settings) / "campaign_buyers"))
         .filter((F.col("product_id") == product_id) & (F.col("window") == "future"))
         .select(F.col("person_key").alias("true_person"))
         .distinct()
@@ -52,3 +54,10 @@ def future_conversion_lift(
         inside = hits.filter(F.col("tier") <= k).count()
         checks[f"future buyers lift@{k}%"] = (inside / total) / (k / 100) if size else 0.0
     return checks
+
+
+def _truth(settings: Settings) -> Path:
+    """The truth folder; the callers only score when ``evaluation.truth_dir`` is set."""
+    folder = settings.truth_dir
+    assert folder is not None, "truth scoring needs evaluation.truth_dir"
+    return folder

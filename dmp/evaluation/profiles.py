@@ -5,6 +5,8 @@ Each true person is matched to the resolved person holding most of its identifie
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
@@ -14,7 +16,7 @@ from dmp.evaluation.identity import truth_identifiers
 
 def person_matches(spark: SparkSession, settings: Settings, identity_map: DataFrame) -> DataFrame:
     """``true_person, person_id``: the resolved person holding most of a true person's ids."""
-    truth = truth_identifiers(spark, settings.home / "truth", settings.ingest.default_country_code)
+    truth = truth_identifiers(spark, _truth(settings), settings.ingest.default_country_code)
     votes = (
         truth.join(identity_map.select("id_type", "id_value", "person_id"), ["id_type", "id_value"])
         .groupBy("true_person", "person_id")
@@ -39,7 +41,7 @@ def profile_truth_checks(
         (share of planted gifts that became a top interest), and precision/recall of the
         bot and coupon-abuse flags.
     """
-    truth = settings.home / "truth"
+    truth = _truth(settings)
     persons = spark.read.parquet(str(truth / "persons")).withColumnRenamed(
         "person_key", "true_person"
     )
@@ -120,3 +122,10 @@ def _btyd_checks(spark: SparkSession, joined: DataFrame) -> dict[str, float]:
         "expected_orders_90d rank correlation with planted purchase rate": float(row[0] or 0.0),
         "mean p_alive of buyers (nobody churns)": float(row[1] or 0.0),
     }
+
+
+def _truth(settings: Settings) -> Path:
+    """The truth folder; the callers only score when ``evaluation.truth_dir`` is set."""
+    folder = settings.truth_dir
+    assert folder is not None, "truth scoring needs evaluation.truth_dir"
+    return folder

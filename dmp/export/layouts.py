@@ -25,9 +25,6 @@ CONTACT_FIELDS: tuple[str, ...] = (
     "phone_sha256_e164", "first_name_sha256", "last_name_sha256", "first_name_sha256_google",
     "last_name_sha256_google", "city", "state", "country", "postal_code", "birth_year", "gender",
 )  # fmt: skip
-META_COLUMNS = ("EMAIL", "PHONE", "MADID", "FN", "LN", "ZIP", "CT", "ST", "COUNTRY", "DOBY",
-                "GEN", "EXTERN_ID")  # fmt: skip
-GOOGLE_COLUMNS = ("Email", "Phone", "First Name", "Last Name", "Country", "Zip")
 
 
 def contact_points(attributed: DataFrame) -> DataFrame:

@@ -84,7 +84,7 @@ def measure_lift(
     Raises:
         UserError: Missing file or columns, no match, no control group.
     """
-    from dmp.export.stage import MEMBERS_TABLE
+    from dmp.tables import MEMBERS_TABLE
 
     outcome, id_column, has_group = read_outcomes(spark, results)
     result = LiftStageResult(audience=audience)
@@ -202,8 +202,8 @@ def _with_person(
     spark: SparkSession, settings: Settings, run: Run, outcome: DataFrame, id_column: str
 ) -> DataFrame:
     """Outcome rows joined to ``person_id`` (e-mails and phones hashed first)."""
-    from dmp.identity.stage import IDENTITY_MAP_TABLE
     from dmp.privacy.columns import email_normalized, phone_normalized, sha256_hex_col
+    from dmp.tables import IDENTITY_MAP_TABLE
 
     if id_column == "person_id":
         return outcome.withColumnRenamed("raw_id", "person_id")
@@ -227,7 +227,7 @@ def _with_person(
 
 
 def _latest_export(spark: SparkSession, run: Run, audience: str) -> str | None:
-    from dmp.export.stage import MEMBERS_TABLE
+    from dmp.tables import MEMBERS_TABLE
 
     if not run.lake.exists(MEMBERS_TABLE):
         return None
@@ -249,7 +249,7 @@ def _land_outcomes(settings: Settings, run: Run, audience: str, matched: DataFra
     """
     import shutil
 
-    from dmp.identity.stage import IDENTITY_MAP_TABLE
+    from dmp.tables import IDENTITY_MAP_TABLE
 
     spark = matched.sparkSession
     ids = run.read(spark, IDENTITY_MAP_TABLE).filter(
@@ -353,7 +353,7 @@ def _report_and_track(
 
 def _audience_run(spark: SparkSession, run: Run, audience: str) -> str | None:
     """The MLflow run of the audience's latest build (kept on its rows)."""
-    from dmp.lookalike.stage import AUDIENCES_TABLE
+    from dmp.tables import AUDIENCES_TABLE
 
     if not run.lake.exists(AUDIENCES_TABLE):
         return None

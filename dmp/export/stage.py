@@ -26,12 +26,9 @@ from dmp.export.channels import Channel, channel
 from dmp.export.files import TEMP_PREFIX, FilePart, clean_stale, publish, write_parts
 from dmp.export.layouts import channel_rows, contact_points
 from dmp.export.suppression import suppressed_people
-from dmp.identity.stage import IDENTITY_MAP_TABLE
-from dmp.ingest.schema import EVENTS_TABLE
-from dmp.profiles.stage import PROFILES_TABLE
 from dmp.runlog import Run
+from dmp.tables import EVENTS_TABLE, IDENTITY_MAP_TABLE, MEMBERS_TABLE, PROFILES_TABLE
 
-MEMBERS_TABLE = "gold/export_members"
 EXPORTED, HOLDOUT = "exported", "holdout"
 _log = logging.getLogger(__name__)
 
@@ -169,7 +166,7 @@ def _members(
 ) -> tuple[DataFrame, date, str | None]:
     """People of the audience tier (or segment), the snapshot date and the model run id."""
     if request.audience is not None:
-        from dmp.lookalike.stage import AUDIENCES_TABLE
+        from dmp.tables import AUDIENCES_TABLE
 
         if not run.lake.exists(AUDIENCES_TABLE):
             raise UserError("gold/audiences does not exist yet: run `dmp lookalike` first")

@@ -15,8 +15,8 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from dmp.runlog import Run
+from dmp.tables import SUPPRESSION_TABLE
 
-SUPPRESSION_TABLE = "ops/suppression"
 _SCHEMA = pa.schema(
     [
         ("id_type", pa.string()),
@@ -44,7 +44,7 @@ def add_to_suppression(
 
 def suppressed_people(spark: SparkSession, run: Run) -> DataFrame:
     """``person_id`` of everyone currently holding a suppressed identifier."""
-    from dmp.identity.stage import IDENTITY_MAP_TABLE
+    from dmp.tables import IDENTITY_MAP_TABLE
 
     if not run.lake.exists(SUPPRESSION_TABLE) or not run.lake.exists(IDENTITY_MAP_TABLE):
         return spark.createDataFrame([], "person_id string")

@@ -20,13 +20,11 @@ from dmp.funnels.transforms import (
     funnel_progress,
     funnel_stats,
 )
-from dmp.identity.stage import IDENTITY_MAP_TABLE
-from dmp.ingest.schema import EVENTS_SCHEMA, EVENTS_TABLE
+from dmp.ingest.schema import EVENTS_SCHEMA
 from dmp.profiles.attribution import IDENTIFIER_COLUMNS, attribute_events, until
 from dmp.runlog import Run
+from dmp.tables import EVENTS_TABLE, FUNNEL_SEGMENTS_TABLE, FUNNELS_TABLE, IDENTITY_MAP_TABLE
 
-FUNNELS_TABLE = "gold/funnels"
-FUNNEL_SEGMENTS_TABLE = "gold/funnel_segments"
 """Drop-off audiences: ``segment, person_id, as_of``, the shape of ``gold/segments``."""
 _log = logging.getLogger(__name__)
 
@@ -148,7 +146,7 @@ def _attributed(
 
 def _segment_members(spark: SparkSession, run: Run, as_of: date) -> DataFrame | None:
     """``segment, person_id`` of the ``as_of`` segments, if that snapshot was segmented."""
-    from dmp.segments.stage import SEGMENTS_TABLE
+    from dmp.tables import SEGMENTS_TABLE
 
     if not run.lake.exists(SEGMENTS_TABLE):
         return None

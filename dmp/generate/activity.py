@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from dmp.generate.behaviour import Actor, PersonLog
-from dmp.generate.catalog import CATEGORIES, CATEGORY_INDEX
+from dmp.generate.categories import CATEGORIES, CATEGORY_INDEX
 from dmp.generate.people import Person
 from dmp.generate.personas import category_profile
 from dmp.generate.sessions import DAY_MS, HOUR_MS, Session, World, session_starts

@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from dmp.generate.catalog import CATEGORIES, Product
+from dmp.generate.catalog import Product
+from dmp.generate.categories import CATEGORIES
 from dmp.generate.people import (
     KIND_HOUSEHOLD,
     ZERO_ADID,

@@ -7,31 +7,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from dmp.generate.categories import CATEGORIES
+from dmp.generate.personas import PERSONAS, PRICE_TIERS
+
 CATALOG_SALT = 1 << 40
 
-CATEGORIES: tuple[str, ...] = (
-    "cosmetics",
-    "skincare",
-    "womens_fashion",
-    "streetwear",
-    "sneakers",
-    "baby_care",
-    "toys",
-    "video_games",
-    "electronics",
-    "home_decor",
-    "kitchen",
-    "household",
-    "grocery",
-    "books",
-    "sports",
-    "outdoor",
-    "luxury",
-    "jewelry",
-    "pet_supplies",
-    "health",
-)
-CATEGORY_INDEX: dict[str, int] = {c: i for i, c in enumerate(CATEGORIES)}
 
 # Nouns per category; the first noun of a replenishing category is the replenished item.
 _NOUNS: dict[str, tuple[str, ...]] = {
@@ -230,8 +210,6 @@ def build_catalog(seed: int) -> Catalog:
     Returns:
         The catalog: 20 categories x 75 products plus the 5 campaign products.
     """
-    from dmp.generate.personas import PERSONAS, PRICE_TIERS
-
     rng = np.random.default_rng([seed, CATALOG_SALT])
     replenished = {
         p.replenishment.category: p.replenishment.keyword for p in PERSONAS if p.replenishment

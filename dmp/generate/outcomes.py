@@ -35,8 +35,7 @@ def simulate_outcomes(
     The file has no ``group`` column: ``dmp lift`` takes the groups from the recorded holdout.
     """
     from dmp.evaluation.profiles import person_matches
-    from dmp.export.stage import MEMBERS_TABLE
-    from dmp.identity.stage import IDENTITY_MAP_TABLE
+    from dmp.tables import IDENTITY_MAP_TABLE, MEMBERS_TABLE
 
     lake = Lake(settings.lake_dir)
     if not lake.exists(MEMBERS_TABLE):

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from dmp.generate.catalog import CATEGORIES
+from dmp.generate.categories import CATEGORIES
 from dmp.generate.people import ZERO_ADID, Person
 from dmp.ingest.reasons import QuarantineReason as R
 

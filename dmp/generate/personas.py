@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from dmp.generate.catalog import CATEGORIES
+from dmp.generate.categories import CATEGORIES
 
 PRICE_TIERS: tuple[str, ...] = ("budget", "mid", "premium")
 

@@ -155,7 +155,7 @@ class TruthCollector:
         """Record one person's facts."""
         channel = "web" if p.web_share >= 0.7 else ("app" if p.web_share <= 0.3 else "both")
         top = sorted(range(len(p.affinity)), key=lambda c: -p.affinity[c])[:3]
-        from dmp.generate.catalog import CATEGORIES
+        from dmp.generate.categories import CATEGORIES
 
         self._row(
             "persons",

@@ -9,12 +9,12 @@ from pyspark.sql import functions as F
 
 from dmp.config import Settings
 from dmp.runlog import Run
+from dmp.tables import IDENTITY_MAP_TABLE
 
 if TYPE_CHECKING:
-    from dmp.identity.stage import IdentityResult
     from dmp.quality import CheckOutcome
 
-GATE = "silver/identity_map"
+GATE = IDENTITY_MAP_TABLE  # the gate of conf/gates.yaml named after its table
 
 
 def identity_gate(
@@ -22,7 +22,10 @@ def identity_gate(
     settings: Settings,
     run: Run,
     identity_map: DataFrame,
-    result: IdentityResult,
+    *,
+    identifiers: int,
+    identifiers_in_bronze: int,
+    largest_person: int,
 ) -> str:
     """Run the identity gate; raise ``GateFailed`` when it fails.
 
@@ -43,13 +46,19 @@ def identity_gate(
         reports_dir=settings.reports_dir,
         run_id=run.run_id,
         data_docs=settings.quality.data_docs,
-        extra_outcomes=_graph_rules(settings, identity_map, result),
+        extra_outcomes=_graph_rules(
+            settings, identity_map, identifiers, identifiers_in_bronze, largest_person
+        ),
     )
     return str(report.report_dir)
 
 
 def _graph_rules(
-    settings: Settings, identity_map: DataFrame, result: IdentityResult
+    settings: Settings,
+    identity_map: DataFrame,
+    identifiers: int,
+    identifiers_in_bronze: int,
+    largest_person: int,
 ) -> list[CheckOutcome]:
     from dmp.quality import CheckOutcome
 
@@ -69,18 +78,18 @@ def _graph_rules(
         CheckOutcome(
             name="every identifier in bronze is mapped",
             severity="error",
-            passed=result.identifiers == result.identifiers_in_bronze,
+            passed=identifiers == identifiers_in_bronze,
             observed={
-                "mapped": result.identifiers,
-                "in_bronze_not_blocked": result.identifiers_in_bronze,
+                "mapped": identifiers,
+                "in_bronze_not_blocked": identifiers_in_bronze,
             },
             details="blocked placeholder values are excluded and counted as rejected",
         ),
         CheckOutcome(
             name=f"no person above {limit} identifiers",
             severity="error",
-            passed=result.largest_person <= limit,
-            observed={"largest_person": result.largest_person, "limit": limit},
+            passed=largest_person <= limit,
+            observed={"largest_person": largest_person, "limit": limit},
             details="an oversized person is the sign of a bad link",
         ),
     ]

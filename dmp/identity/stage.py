@@ -14,6 +14,7 @@ from pyspark.sql import functions as F
 from dmp.caching import Keep, kept
 from dmp.config import Settings
 from dmp.errors import UserError
+from dmp.identity.gate import identity_gate
 from dmp.identity.graph import (
     EVENT,
     IDENTIFIER_SOURCES,
@@ -36,14 +37,12 @@ from dmp.identity.resolve import (
     person_keys,
 )
 from dmp.identity.stable_ids import MERGE, SPLIT, assign_person_ids
-from dmp.ingest.schema import EVENTS_TABLE
 from dmp.runlog import Run
+from dmp.tables import EVENTS_TABLE, IDENTITY_CHANGES_TABLE, IDENTITY_MAP_TABLE
 
 if TYPE_CHECKING:
     from dmp.evaluation.identity import PairwiseScores
 
-IDENTITY_MAP_TABLE = "silver/identity_map"
-IDENTITY_CHANGES_TABLE = "silver/identity_changes"
 _log = logging.getLogger(__name__)
 _SIZE_BUCKETS = ((1, 1), (2, 3), (4, 10), (11, 50), (51, 10**12))
 
@@ -174,13 +173,19 @@ def _publish(
                 result.merges = int(row["count"])
             elif row["change"] == SPLIT:
                 result.splits = int(row["count"])
-        if (settings.home / "truth" / "identifiers").exists():
+        if settings.truth_dir is not None:
             result.scores = _score(spark, settings, mapped)
             run.count("precision_x10000", round(result.scores.precision * 10000))
             run.count("recall_x10000", round(result.scores.recall * 10000))
-        from dmp.identity.gate import identity_gate
-
-        result.gate_report = identity_gate(spark, settings, run, mapped, result)
+        result.gate_report = identity_gate(
+            spark,
+            settings,
+            run,
+            mapped,
+            identifiers=result.identifiers,
+            identifiers_in_bronze=result.identifiers_in_bronze,
+            largest_person=result.largest_person,
+        )
         written = run.write(mapped, IDENTITY_MAP_TABLE, mode="overwrite")
         result.map_version = written.version
         stamped = changed.select(
@@ -259,5 +264,6 @@ def _label(low: int, high: int) -> str:
 def _score(spark: SparkSession, settings: Settings, identity_map: DataFrame) -> PairwiseScores:
     from dmp.evaluation.identity import pairwise_scores, truth_identifiers
 
-    truth = truth_identifiers(spark, settings.home / "truth", settings.ingest.default_country_code)
+    assert settings.truth_dir is not None
+    truth = truth_identifiers(spark, settings.truth_dir, settings.ingest.default_country_code)
     return pairwise_scores(identity_map, truth)

@@ -6,18 +6,25 @@ from typing import TYPE_CHECKING
 
 from dmp.config import Settings
 from dmp.runlog import Run, recent_runs
+from dmp.tables import EVENTS_TABLE
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
-    from dmp.ingest.stage import IngestResult
     from dmp.quality import CheckOutcome
 
-GATE = "bronze/events"
+GATE = EVENTS_TABLE  # the gate of conf/gates.yaml named after its table
 
 
 def bronze_gate(
-    spark: SparkSession, settings: Settings, run: Run, events: DataFrame, result: IngestResult
+    spark: SparkSession,
+    settings: Settings,
+    run: Run,
+    events: DataFrame,
+    *,
+    read: int,
+    quarantined: int,
+    accepted: int,
 ) -> str:
     """Run the bronze gate on the accepted events; raise ``GateFailed`` when it fails.
 
@@ -26,14 +33,20 @@ def bronze_gate(
     volume is within ``ingest.volume_band`` of the previous ingest run (a warning unless
     ``ingest.volume_severity`` is ``error``).
 
+    Args:
+        events: The accepted events of this run.
+        read: Records read by this run.
+        quarantined: Of those, records quarantined.
+        accepted: Of those, events accepted (new, not duplicates).
+
     Returns:
         The folder of the written report.
     """
     from dmp.quality import load_gate_specs, run_gate
 
     spec = load_gate_specs(settings.gates_file)[GATE]
-    outcomes = [_quarantine_share(settings, result), _time_window(settings, events)]
-    volume = _volume(settings, run, result)
+    outcomes = [_quarantine_share(settings, read, quarantined), _time_window(settings, events)]
+    volume = _volume(settings, run, accepted)
     if volume is not None:
         outcomes.append(volume)
     report = run_gate(
@@ -49,16 +62,16 @@ def bronze_gate(
     return str(report.report_dir)
 
 
-def _quarantine_share(settings: Settings, result: IngestResult) -> CheckOutcome:
+def _quarantine_share(settings: Settings, read: int, quarantined: int) -> CheckOutcome:
     from dmp.quality import CheckOutcome
 
     ceiling = settings.ingest.quarantine_ceiling
-    share = result.quarantined / result.read if result.read else 0.0
+    share = quarantined / read if read else 0.0
     return CheckOutcome(
         name=f"quarantined share <= {ceiling:.1%}",
         severity="error",
         passed=share <= ceiling,
-        observed={"quarantined": result.quarantined, "read": result.read, "share": share},
+        observed={"quarantined": quarantined, "read": read, "share": share},
         details="share of read records quarantined by this run",
     )
 
@@ -87,7 +100,7 @@ def _time_window(settings: Settings, events: DataFrame) -> CheckOutcome:
     )
 
 
-def _volume(settings: Settings, run: Run, result: IngestResult) -> CheckOutcome | None:
+def _volume(settings: Settings, run: Run, accepted: int) -> CheckOutcome | None:
     from dmp.quality import CheckOutcome
 
     previous = [
@@ -99,11 +112,11 @@ def _volume(settings: Settings, run: Run, result: IngestResult) -> CheckOutcome 
         return None
     before = previous[0]["counts"]["accepted"]
     low, high = settings.ingest.volume_band
-    ratio = result.accepted / before
+    ratio = accepted / before
     return CheckOutcome(
         name=f"accepted volume within {low:g}x..{high:g}x of the previous run",
         severity=settings.ingest.volume_severity,
         passed=low <= ratio <= high,
-        observed={"accepted": result.accepted, "previous": before, "ratio": ratio},
+        observed={"accepted": accepted, "previous": before, "ratio": ratio},
         details=f"previous ingest run {previous[0]['run_id']}",
     )

@@ -17,8 +17,9 @@ from dmp.ingest.canonical import CanonicalCheck
 from dmp.ingest.fast import FastParser
 from dmp.ingest.partners import PartnerSpec, parse_partner_line
 from dmp.ingest.records import ParseContext, parse_first_party_line, unreadable_rest
-from dmp.ingest.schema import INGESTED_FILES_TABLE, PARSED_SCHEMA
+from dmp.ingest.schema import PARSED_SCHEMA
 from dmp.lake import Lake
+from dmp.tables import INGESTED_FILES_TABLE
 
 FIRST_PARTY = "first_party"
 _PARTITION = re.compile(r"^dt=(\d{4}-\d{2}-\d{2})$")

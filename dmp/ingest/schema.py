@@ -4,10 +4,6 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-EVENTS_TABLE = "bronze/events"
-QUARANTINE_TABLE = "bronze/quarantine"
-INGESTED_FILES_TABLE = "ops/ingested_files"
-
 _TS = pa.timestamp("us", tz="UTC")
 
 PRODUCT_TYPE = pa.struct(

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from dmp.caching import kept
 from dmp.config import Settings
 from dmp.errors import UserError
+from dmp.ingest.gate import bronze_gate
 from dmp.ingest.landing import (
     LandingFile,
     ParseSettings,
@@ -20,13 +21,7 @@ from dmp.ingest.landing import (
     pending,
 )
 from dmp.ingest.partners import load_partner_specs
-from dmp.ingest.schema import (
-    EVENT_PARTITION,
-    EVENTS_TABLE,
-    INGESTED_FILES_TABLE,
-    PARSED_SCHEMA,
-    QUARANTINE_TABLE,
-)
+from dmp.ingest.schema import EVENT_PARTITION, PARSED_SCHEMA
 from dmp.ingest.transforms import (
     ACCEPTED,
     DUPLICATE,
@@ -38,6 +33,7 @@ from dmp.ingest.transforms import (
     repeated_lines,
 )
 from dmp.runlog import Run
+from dmp.tables import EVENTS_TABLE, INGESTED_FILES_TABLE, QUARANTINE_TABLE
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -243,6 +239,12 @@ def _timestamp_literal(moment: datetime) -> Any:
 def _gate(
     spark: SparkSession, settings: Settings, run: Run, events: DataFrame, result: IngestResult
 ) -> str | None:
-    from dmp.ingest.gate import bronze_gate
-
-    return bronze_gate(spark, settings, run, events, result)
+    return bronze_gate(
+        spark,
+        settings,
+        run,
+        events,
+        read=result.read,
+        quarantined=result.quarantined,
+        accepted=result.accepted,
+    )

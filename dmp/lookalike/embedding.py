@@ -16,7 +16,6 @@ from pyspark.sql import functions as F
 
 from dmp.lookalike.settings import EmbeddingSettings
 
-EMBEDDINGS_TABLE = "silver/embeddings"
 _log = logging.getLogger(__name__)
 _BLOCKS = 10  # ALS's own default number of user and item blocks
 

@@ -148,20 +148,6 @@ class FeatureSpec:
         """The spec as JSON (saved with the model)."""
         return json.dumps(asdict(self), indent=2)
 
-    @classmethod
-    def from_json(cls, text: str) -> FeatureSpec:
-        """Read a spec written by :meth:`to_json`."""
-        data = json.loads(text)
-        return cls(
-            categories=tuple(data["categories"]),
-            partner_segments=tuple(data["partner_segments"]),
-            embedding_dims=int(data["embedding_dims"]),
-            names=tuple(data["names"]),
-            means=tuple(data["means"]),
-            scales=tuple(data["scales"]),
-            left_out=tuple(data.get("left_out", ())),
-        )
-
 
 def _numeric_names() -> tuple[str, ...]:
     return (

@@ -13,11 +13,12 @@ from pyspark.sql import functions as F
 from dmp.config import Settings
 from dmp.lookalike.settings import GuardrailSettings
 from dmp.runlog import Run
+from dmp.tables import AUDIENCES_TABLE
 
 if TYPE_CHECKING:
     from dmp.quality import CheckOutcome
 
-GATE = "gold/audiences"
+GATE = AUDIENCES_TABLE  # the gate of conf/gates.yaml named after its table
 
 
 def audience_gate(

@@ -77,7 +77,7 @@ def seed_from_segment(spark: SparkSession, run: Run, segment: str, as_of: date) 
 
 def _rule(spark: SparkSession, run: Run, segment: str, as_of: date) -> str | None:
     """The condition the segment was materialised with (one row of ``gold/segment_sizes``)."""
-    from dmp.segments.stage import SEGMENT_SIZES_TABLE
+    from dmp.tables import SEGMENT_SIZES_TABLE
 
     if not run.lake.exists(SEGMENT_SIZES_TABLE):
         return None

@@ -23,18 +23,21 @@ from dmp.caching import Keep, kept
 from dmp.config import Settings
 from dmp.errors import UserError
 from dmp.expressions import referenced_columns
-from dmp.identity.stage import IDENTITY_MAP_TABLE
-from dmp.lookalike.embedding import EMBEDDINGS_TABLE, interactions, person_embeddings
+from dmp.lookalike.embedding import interactions, person_embeddings
 from dmp.lookalike.evaluate import BASELINES, Evaluation, evaluate
 from dmp.lookalike.features import FeatureSpec, flat_features, vocabularies
 from dmp.lookalike.models import METHODS, LookalikeModel, fit_model
 from dmp.lookalike.scoring import audience_rows, score_people, tier_sizes
 from dmp.lookalike.seeds import SeedSet, seed_from_file, seed_from_segment
-from dmp.profiles.stage import PROFILES_TABLE
 from dmp.runlog import Run
+from dmp.tables import (
+    AUDIENCES_TABLE,
+    EMBEDDINGS_TABLE,
+    IDENTITY_MAP_TABLE,
+    PROFILES_TABLE,
+    REACH_TABLE,
+)
 
-AUDIENCES_TABLE = "gold/audiences"
-REACH_TABLE = "gold/audience_reach"
 _log = logging.getLogger(__name__)
 
 
@@ -204,7 +207,7 @@ def build_lookalike(
             result.universe, result.scoring_s, result.scored_per_s,
         )  # fmt: skip
         result.reach = tier_sizes(result.universe, options.tiers)
-        if truth_product and (settings.home / "truth").exists():
+        if truth_product and settings.truth_dir is not None:
             from dmp.evaluation.lookalike import future_conversion_lift
 
             result.truth_checks = future_conversion_lift(
@@ -288,8 +291,8 @@ def _embeddings(spark: SparkSession, settings: Settings, run: Run, day: date) ->
         EMBEDDINGS_TABLE, "as_of"
     ):
         return run.read(spark, EMBEDDINGS_TABLE).filter(F.col("as_of") == F.lit(day))
-    from dmp.ingest.schema import EVENTS_TABLE
     from dmp.profiles.attribution import attribute_events, until
+    from dmp.tables import EVENTS_TABLE
 
     events = run.read(spark, EVENTS_TABLE).filter(until(day))
     attributed = attribute_events(events, run.read(spark, IDENTITY_MAP_TABLE), settings.identity)

@@ -37,7 +37,8 @@ from dmp.driver import execute, session_for
 from dmp.errors import UserError
 from dmp.lake import Lake
 from dmp.pipeline.lock import pipeline_lock
-from dmp.runlog import RUNS_TABLE, RunStatus, params_of, recent_runs
+from dmp.runlog import RunStatus, params_of, recent_runs
+from dmp.tables import RUNS_TABLE
 
 _log = logging.getLogger("dmp")
 
@@ -327,7 +328,7 @@ def _last_outputs(lake: Lake, job: str) -> set[str]:
 
 def _landed_through(lake: Lake, day: date) -> str:
     """Digest of the landing files with landing dates up to ``day`` ingested so far."""
-    from dmp.ingest.schema import INGESTED_FILES_TABLE
+    from dmp.tables import INGESTED_FILES_TABLE
 
     if not lake.exists(INGESTED_FILES_TABLE):
         return "none"

@@ -37,22 +37,15 @@ from dmp.errors import UserError
 from dmp.lake import Lake
 from dmp.privacy.erasure_journal import FINISHED, ErasureJournal, JournaledRequest
 from dmp.runlog import Run
+from dmp.tables import IDENTIFIER_TABLES, PERSON_TABLES
 
 _log = logging.getLogger(__name__)
-# Tables keyed by person_id, and the columns holding it.
+# Tables holding person ids (the catalogue says which columns own and which only link).
 _PERSON_TABLES: dict[str, tuple[str, ...]] = {
-    "silver/identity_map": ("person_id",),
-    "silver/identity_changes": ("from_person_id", "to_person_id"),
-    "silver/profiles": ("person_id", "referred_by"),
-    "silver/embeddings": ("person_id",),
-    "gold/segments": ("person_id",),
-    "gold/scores": ("person_id",),
-    "gold/persona_clusters": ("person_id",),
-    "gold/audiences": ("person_id",),
-    "gold/export_members": ("person_id",),
+    t.name: (*t.person_columns, *t.link_columns) for t in PERSON_TABLES
 }
 # Columns of a person's table that only link to the person: cleared, the row is kept.
-_LINK_COLUMNS: dict[str, tuple[str, ...]] = {"silver/profiles": ("referred_by",)}
+_LINK_COLUMNS: dict[str, tuple[str, ...]] = {t.name: t.link_columns for t in PERSON_TABLES}
 # JSON keys whose value is an identifier in quarantined first-party lines.
 _ID_KEYS = "(?:user_?id|anonymous_?id|previous_?id|device_?id|advertising_?id|id|uid|partner_?uid)"
 _EVENT_COLUMNS = {
@@ -244,8 +237,7 @@ def _resolve(
     are the person's too. Keys the identity map knows are not expanded through bronze, where
     a shared cookie would drag in other people.
     """
-    from dmp.identity.stage import IDENTITY_MAP_TABLE
-    from dmp.ingest.schema import EVENTS_TABLE
+    from dmp.tables import EVENTS_TABLE, IDENTITY_MAP_TABLE
 
     wanted = spark.createDataFrame(list(keys), "id_type string, id_value string")
     persons: list[str] = []
@@ -316,6 +308,8 @@ def _complete(
     ]
     for table, columns in _PERSON_TABLES.items():
         steps.append((f"delete {table}", _person_step(lake, table, columns, item.persons)))
+    for keyed in IDENTIFIER_TABLES:
+        steps.append((f"delete {keyed.name}", _identifier_step(lake, keyed.name, item)))
     steps.append(("vacuum", lambda: _vacuum(spark, settings, lake)))
     for name, action in steps:
         if name in item.done:
@@ -330,9 +324,8 @@ def _flag_models(
     spark: SparkSession, settings: Settings, run: Run, item: JournaledRequest
 ) -> dict[str, Any]:
     """Tag the lookalike models that may have been trained on the persons (MLflow)."""
-    from dmp.lookalike.stage import AUDIENCES_TABLE
     from dmp.lookalike.tracking import flag_builds_trained_on, tracking_exists
-    from dmp.segments.stage import SEGMENTS_TABLE
+    from dmp.tables import AUDIENCES_TABLE, SEGMENTS_TABLE
 
     if not item.persons or not tracking_exists(settings):
         return {"models": []}
@@ -397,16 +390,41 @@ def _person_step(
     return step
 
 
+def _identifier_step(
+    lake: Lake, table: str, item: JournaledRequest
+) -> Callable[[], dict[str, Any]]:
+    """Delete the request's identifiers (``id_type, id_value``) from ``table``."""
+
+    def step() -> dict[str, Any]:
+        if not item.identifiers or not lake.exists(table):
+            return {"deleted": 0}
+        by_type: dict[str, list[str]] = {}
+        for id_type, id_value in item.identifiers:
+            by_type.setdefault(id_type, []).append(id_value)
+        predicate = " OR ".join(
+            f"(id_type = {_quote(t)} AND id_value IN ({_quoted(values)}))"
+            for t, values in sorted(by_type.items())
+        )
+        return {"deleted": lake.delete(table, predicate, metadata={"dmp.job": "erase"})}
+
+    return step
+
+
 def _vacuum(spark: SparkSession, settings: Settings, lake: Lake) -> dict[str, Any]:
     """Drop every unreferenced file and the history of every table that held the person.
 
     ``full`` also removes Parquet files no commit ever referenced (killed writes), which may
     hold the person's rows; Spark checkpoints of earlier sessions under ``work/`` go too.
     """
-    from dmp.ingest.schema import EVENTS_TABLE, QUARANTINE_TABLE
+    from dmp.tables import EVENTS_TABLE, QUARANTINE_TABLE
 
     files = 0
-    for table in (EVENTS_TABLE, QUARANTINE_TABLE, *_PERSON_TABLES):
+    for table in (
+        EVENTS_TABLE,
+        QUARANTINE_TABLE,
+        *_PERSON_TABLES,
+        *(t.name for t in IDENTIFIER_TABLES),
+    ):
         if lake.exists(table):
             files += len(lake.vacuum(table, retention_hours=0, enforce_retention=False, full=True))
             lake.purge_history(table)
@@ -472,7 +490,7 @@ def _events_predicate(identifiers: Sequence[tuple[str, str]]) -> str:
 
 def _erase_bronze(spark: SparkSession, run: Run, item: JournaledRequest) -> dict[str, Any]:
     """Quarantined lines of the person first (they are found through events), then events."""
-    from dmp.ingest.schema import EVENTS_TABLE, QUARANTINE_TABLE
+    from dmp.tables import EVENTS_TABLE, QUARANTINE_TABLE
 
     deleted: dict[str, int] = {}
     predicate = _events_predicate(item.identifiers)
@@ -539,7 +557,7 @@ def whole_field_pattern(value: str) -> str:
 def _exports_with(
     spark: SparkSession, run: Run, persons: Sequence[str], settings: Settings
 ) -> list[str]:
-    from dmp.export.stage import MEMBERS_TABLE
+    from dmp.tables import MEMBERS_TABLE
 
     if not run.lake.exists(MEMBERS_TABLE):
         return []

@@ -19,8 +19,8 @@ from typing import Any
 import pyarrow as pa
 
 from dmp.runlog import Run
+from dmp.tables import JOURNAL_TABLE
 
-JOURNAL_TABLE = "ops/erasure_journal"
 RESOLVED, FINISHED = "resolved", "finished"
 _SCHEMA = pa.schema(
     [

@@ -9,8 +9,9 @@ from pyspark.sql import functions as F
 
 from dmp.config import Settings
 from dmp.runlog import Run
+from dmp.tables import PROFILES_TABLE
 
-GATE = "silver/profiles"
+GATE = PROFILES_TABLE  # the gate of conf/gates.yaml named after its table
 
 
 def profile_gate(
@@ -24,7 +25,6 @@ def profile_gate(
     Returns:
         The folder of the written report.
     """
-    from dmp.profiles.stage import PROFILES_TABLE
     from dmp.quality import load_gate_specs, run_gate
 
     spec = load_gate_specs(settings.gates_file)[GATE]

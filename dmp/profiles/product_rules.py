@@ -15,7 +15,6 @@ from pyspark.sql import functions as F
 
 from dmp.profiles.settings import ProductRuleSettings
 
-PRODUCT_RULES_TABLE = "gold/product_rules"
 PRODUCT_RULE_COLUMNS: tuple[str, ...] = (
     "antecedent", "consequent", "support", "confidence", "lift", "as_of",
 )  # fmt: skip

@@ -14,8 +14,6 @@ from pyspark.sql import functions as F
 from dmp.caching import Keep, kept
 from dmp.config import Settings
 from dmp.errors import UserError
-from dmp.identity.stage import IDENTITY_MAP_TABLE
-from dmp.ingest.schema import EVENTS_TABLE
 from dmp.profiles.attribution import IDENTIFIER_COLUMNS, attribute_events, until
 from dmp.profiles.behaviour import dynamics, risk, social
 from dmp.profiles.btyd import BTYD_COLUMNS, BtydFit, btyd_columns, buyer_summary, fit_summary
@@ -28,13 +26,14 @@ from dmp.profiles.consumption import (
     purchase_cycles,
     purchased_products,
 )
+from dmp.profiles.gate import profile_gate
 from dmp.profiles.interests import affinities, interest_signals
 from dmp.profiles.personal import consent, declared, identity_columns, partner_dimensions
-from dmp.profiles.product_rules import PRODUCT_RULES_TABLE, baskets, product_rules
+from dmp.profiles.product_rules import baskets, product_rules
 from dmp.profiles.tags import load_tag_rules, with_tags
 from dmp.runlog import Run
+from dmp.tables import EVENTS_TABLE, IDENTITY_MAP_TABLE, PRODUCT_RULES_TABLE, PROFILES_TABLE
 
-PROFILES_TABLE = "silver/profiles"
 # Column order of silver/profiles: identity, consent, personal, interest, consumption,
 # lifecycle, dynamics, social, partner, risk, tags.
 PROFILE_COLUMNS: tuple[str, ...] = (
@@ -168,10 +167,8 @@ def build_profiles(spark: SparkSession, settings: Settings, run: Run, as_of: dat
         profile = with_tags(spark, profile, rules).select(*PROFILE_COLUMNS)
         profile = stack.enter_context(kept(profile, Keep.DISK))
         _describe(profile, result)
-        from dmp.profiles.gate import profile_gate
-
         result.gate_report = profile_gate(spark, settings, run, profile, as_of)
-        if (settings.home / "truth" / "persons").exists():
+        if settings.truth_dir is not None:
             from dmp.evaluation.profiles import profile_truth_checks
 
             result.truth_checks = profile_truth_checks(spark, settings, profile, identity_map)

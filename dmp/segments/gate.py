@@ -2,27 +2,25 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
 
 from pyspark.sql import DataFrame, SparkSession
 
 from dmp.config import Settings
 from dmp.runlog import Run
+from dmp.tables import SEGMENTS_TABLE
 
-if TYPE_CHECKING:
-    from dmp.segments.stage import SegmentResult
-
-GATE = "gold/segments"
+GATE = SEGMENTS_TABLE  # the gate of conf/gates.yaml named after its table
 
 
 def segment_gate(
-    spark: SparkSession, settings: Settings, run: Run, members: DataFrame, result: SegmentResult
+    spark: SparkSession, settings: Settings, run: Run, members: DataFrame, sizes: Mapping[str, int]
 ) -> str:
     """Run the segment gate (``conf/gates.yaml``) plus a warning per empty segment."""
     from dmp.quality import CheckOutcome, load_gate_specs, run_gate
 
     spec = load_gate_specs(settings.gates_file)[GATE]
-    empty = [name for name, size in result.sizes.items() if size == 0]
+    empty = [name for name, size in sizes.items() if size == 0]
     outcomes = [
         CheckOutcome(
             name="every segment has members",

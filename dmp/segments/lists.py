@@ -19,6 +19,7 @@ from pyspark.sql import functions as F
 from dmp.errors import UserError
 from dmp.lake import Lake
 from dmp.runlog import Run
+from dmp.tables import LISTS_TABLE
 
 __all__ = [
     "LISTS_TABLE",
@@ -30,7 +31,6 @@ __all__ = [
     "remove_from_list",
 ]
 
-LISTS_TABLE = "gold/lists"
 _COLUMNS = ("list", "id_type", "id_value")
 
 

@@ -22,9 +22,9 @@ def is_funnel_segment(name: str) -> bool:
 def segment_table(name: str) -> str:
     """The table holding segment ``name``'s ``segment, person_id, as_of`` rows."""
     if is_funnel_segment(name):
-        from dmp.funnels.stage import FUNNEL_SEGMENTS_TABLE
+        from dmp.tables import FUNNEL_SEGMENTS_TABLE
 
         return FUNNEL_SEGMENTS_TABLE
-    from dmp.segments.stage import SEGMENTS_TABLE
+    from dmp.tables import SEGMENTS_TABLE
 
     return SEGMENTS_TABLE

@@ -18,19 +18,22 @@ from dmp.caching import kept
 from dmp.config import Settings
 from dmp.errors import UserError
 from dmp.expressions import validate_expressions
-from dmp.profiles.stage import PROFILES_TABLE
 from dmp.runlog import Run
 from dmp.segments.clusters import cluster_features, cluster_traits, fit_clusters
 from dmp.segments.combined import LIST_PREFIX, CombinedSegment, combine, evaluation_order
+from dmp.segments.gate import segment_gate
 from dmp.segments.lists import list_members, list_names
 from dmp.segments.spec import SegmentFile
+from dmp.tables import (
+    CLUSTER_TRAITS_TABLE,
+    CLUSTERS_TABLE,
+    OVERLAPS_TABLE,
+    PROFILES_TABLE,
+    SCORES_TABLE,
+    SEGMENT_SIZES_TABLE,
+    SEGMENTS_TABLE,
+)
 
-SEGMENTS_TABLE = "gold/segments"
-SEGMENT_SIZES_TABLE = "gold/segment_sizes"
-OVERLAPS_TABLE = "gold/segment_overlaps"
-SCORES_TABLE = "gold/scores"
-CLUSTERS_TABLE = "gold/persona_clusters"
-CLUSTER_TRAITS_TABLE = "gold/persona_cluster_traits"
 _log = logging.getLogger(__name__)
 
 
@@ -97,9 +100,7 @@ def build_segments(
             members = _with_combined(spark, run, members, order, day)
         segment_rows = held.enter_context(kept(members))
         result.sizes = _sizes(segment_rows, spec)
-        from dmp.segments.gate import segment_gate
-
-        result.gate_report = segment_gate(spark, settings, run, segment_rows, result)
+        result.gate_report = segment_gate(spark, settings, run, segment_rows, result.sizes)
         # Everything that can fail on the data (persona clustering, scores) runs before the
         # first write, so a failure leaves no table of this snapshot half-updated.
         personas = held.enter_context(_personas(settings, snapshot, day, result))
@@ -217,7 +218,7 @@ def _with_combined(
     )  # fmt: skip
     lists = {}
     if names:
-        from dmp.identity.stage import IDENTITY_MAP_TABLE
+        from dmp.tables import IDENTITY_MAP_TABLE
 
         identity_map = run.read(spark, IDENTITY_MAP_TABLE)
         lists = {name: list_members(spark, run, name, identity_map) for name in names}

@@ -131,6 +131,39 @@ def digests(settings: Settings) -> dict[str, Any]:
     return found
 
 
+def catalogue_problems(settings: Settings) -> list[str]:
+    """Where the lake the flow wrote disagrees with the table catalogue (``dmp.tables``).
+
+    Every table must be catalogued with its real partition columns, and its declared key
+    (and person columns) must exist, the key identifying one row.
+    """
+    from dmp.lake import Lake
+    from dmp.tables import TABLES
+
+    lake = Lake(settings.lake_dir)
+    problems = []
+    for info in lake.tables():
+        entry = TABLES.get(info.name)
+        if entry is None:
+            problems.append(f"{info.name}: not in dmp/tables.py")
+            continue
+        if tuple(info.partition_by) != entry.partition_by:
+            problems.append(f"{info.name}: partitioned by {info.partition_by}, catalogue says "
+                            f"{entry.partition_by}")  # fmt: skip
+        data = lake.read_arrow(info.name)
+        declared = (*entry.key, *entry.person_columns, *entry.link_columns)
+        missing = [c for c in declared if c not in data.column_names]
+        if missing:
+            problems.append(f"{info.name}: no column {', '.join(missing)}")
+            continue
+        keys = [
+            tuple(map(_canonical, row.values())) for row in data.select(list(entry.key)).to_pylist()
+        ]
+        if len(set(keys)) != len(keys):
+            problems.append(f"{info.name}: key {entry.key} is not unique")
+    return problems
+
+
 def _table_digest(columns: list[str], rows: list[dict[str, Any]]) -> dict[str, Any]:
     row_hashes = []
     column_sums = dict.fromkeys(columns, 0)

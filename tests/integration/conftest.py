@@ -41,7 +41,7 @@ def build_world(
     spark: Any, home: Path, spec: WorldSpec, landing_dates: list[Any] | None = None
 ) -> World:
     """Generate ``spec`` under ``home`` and ingest it (or only some landing dates)."""
-    settings = load_config(home=home, environ={})
+    settings = load_config(home=home, environ={}).with_truth()
     generate_world(spec, home)
     result = None
     for day in landing_dates or [None]:

@@ -12,7 +12,7 @@ import json
 import os
 from pathlib import Path
 
-from tests.golden.flow import compare, digests, run_flow
+from tests.golden.flow import catalogue_problems, compare, digests, run_flow
 
 EXPECTED = Path(__file__).parents[1] / "golden" / "expected.json"
 
@@ -25,3 +25,5 @@ def test_every_table_matches_the_recorded_output(spark, tmp_path: Path) -> None:
     expected = json.loads(EXPECTED.read_text())
     problems = compare(expected, actual)
     assert not problems, "results changed:\n" + "\n".join(problems)
+    wrong = catalogue_problems(settings)
+    assert not wrong, "the table catalogue is wrong:\n" + "\n".join(wrong)

@@ -17,8 +17,8 @@ from dmp.export.suppression import suppressed_people
 from dmp.lake import Lake
 from dmp.privacy import mask_pii, normalize_email, sha256_hex
 from dmp.privacy.erasure import ErasureRequest, erase, request_keys
-from dmp.privacy.erasure_journal import JOURNAL_TABLE
 from dmp.runlog import Run
+from dmp.tables import JOURNAL_TABLE
 
 CONF = Path(__file__).parents[2] / "conf"
 T0 = datetime(2026, 3, 1, 12, tzinfo=UTC)
@@ -87,6 +87,29 @@ def _build(settings: Settings) -> Lake:
             }
         ),
         "gold/segments",
+    )
+    # Tables added after erasure was written: the catalogue, not a list in erasure, names them.
+    lake.write_arrow(
+        pa.table(
+            {
+                "segment": ["funnel_checkout_dropoff_1"] * 2,
+                "person_id": ["p-a", "p-b"],
+                "as_of": [date(2026, 3, 2)] * 2,
+            }
+        ),
+        "gold/funnel_segments",
+        partition_by=["as_of"],
+    )
+    lake.write_arrow(
+        pa.table(
+            {
+                "list": ["vip", "vip", "vip"],
+                "id_type": ["email_sha256", "user_id", "user_id"],
+                "id_value": [ALICE_HASH, "u-bob", "u-alice-lookalike"],
+            }
+        ),
+        "gold/lists",
+        partition_by=["list"],
     )
     events = [
         _event("a1", user_id="u-alice", anonymous_id="cookie-alice", email_sha256=ALICE_HASH),
@@ -171,6 +194,14 @@ def test_erasing_a_referrer_keeps_the_referred_profiles(erased) -> None:
     assert {r["referred_by"] for r in profiles} == {None}  # Bob's referrer is gone
     assert result.links_cleared == {"silver/profiles": 2}
     assert result.deleted_rows["silver/profiles"] == 4
+
+
+def test_funnel_audiences_and_uploaded_lists_lose_the_person(erased) -> None:
+    lake, result = erased[1], erased[2]
+    assert [r["person_id"] for r in _rows(lake, "gold/funnel_segments")] == ["p-b"]
+    assert {r["id_value"] for r in _rows(lake, "gold/lists")} == {"u-bob", "u-alice-lookalike"}
+    assert result.deleted_rows["gold/funnel_segments"] == 1
+    assert result.deleted_rows["gold/lists"] == 1
 
 
 def test_bronze_only_and_email_login_people_are_erased(erased) -> None:

@@ -16,9 +16,10 @@ from pyspark.sql import DataFrame, SparkSession
 
 from dmp.config import Settings, load_config
 from dmp.export import stage as export_module
-from dmp.export.stage import MEMBERS_TABLE, ExportRequest
+from dmp.export.stage import ExportRequest
 from dmp.lake import Lake
 from dmp.runlog import Run
+from dmp.tables import MEMBERS_TABLE
 
 pytestmark = pytest.mark.spark
 

@@ -12,9 +12,10 @@ import pytest
 from dmp.lake import Lake
 from dmp.runlog import Run
 from dmp.segments.combined import CombinedSegment
-from dmp.segments.lists import LISTS_TABLE, add_to_list, list_names, remove_from_list
+from dmp.segments.lists import add_to_list, list_names, remove_from_list
 from dmp.segments.spec import SegmentFile, SegmentSpec
 from dmp.segments.stage import preview_segments
+from dmp.tables import LISTS_TABLE
 
 AS_OF = date(2026, 3, 31)
 USERS = [f"u{i:02d}" for i in range(40)]

@@ -130,3 +130,25 @@ def test_latin1_config_is_an_error_and_a_bom_is_accepted(conf: Path, tmp_path: P
         load_config(extra, conf_dir=conf, environ={})
     extra.write_bytes("\ufeffspark:\n  app_name: caf\u00e9\n".encode())
     assert load_config(extra, conf_dir=conf, environ={}).spark.app_name == "caf\u00e9"
+
+
+def test_truth_scoring_is_off_unless_a_truth_folder_is_configured(
+    conf: Path, tmp_path: Path
+) -> None:
+    from dmp.errors import UserError
+    from dmp.lookalike import SeedRequest
+    from dmp.stages import lookalike_stage
+
+    (tmp_path / "truth").mkdir()  # a folder alone switches nothing on
+    plain = load_config(home=tmp_path, conf_dir=conf, environ={})
+    assert plain.truth_dir is None
+    with pytest.raises(UserError, match=r"--truth-product .* evaluation\.truth_dir"):
+        lookalike_stage(
+            plain, name="x", seed=SeedRequest(segment="vip"), method=None, as_of=None,
+            truth_product="P1",
+        )  # fmt: skip
+    on = load_config(home=tmp_path, conf_dir=conf, environ={"DMP__EVALUATION__TRUTH_DIR": "truth"})
+    assert on.truth_dir == tmp_path / "truth"
+    assert plain.with_truth().truth_dir == tmp_path / "truth"
+    with pytest.raises(UserError, match="is not a folder"):
+        _ = plain.with_truth(tmp_path / "elsewhere").truth_dir
