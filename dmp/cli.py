@@ -475,8 +475,8 @@ def erase(
     Every run first completes any erasure request an earlier run left half-done.
     """
     from dmp.driver import execute
+    from dmp.erasure.stage import ErasureRequest
     from dmp.errors import UserError
-    from dmp.privacy.erasure import ErasureRequest
     from dmp.stages import erase_stage
 
     options = _options(ctx)

@@ -20,15 +20,15 @@ from dmp.runlog import Run
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
-    from dmp.export.lift import LiftStageResult
+    from dmp.erasure.stage import ErasureRequest, ErasureResult
     from dmp.export.stage import ExportRequest, ExportResult
     from dmp.funnels.stage import FunnelResult
     from dmp.generate import WorldSpec, WorldSummary
     from dmp.identity.stage import IdentityResult
     from dmp.ingest.stage import IngestResult
+    from dmp.lift.stage import LiftStageResult
     from dmp.lookalike.stage import LookalikeResult, SeedRequest
     from dmp.maintenance import OptimizeRequest, OptimizeResult
-    from dmp.privacy.erasure import ErasureRequest, ErasureResult
     from dmp.profiles.stage import ProfileResult
     from dmp.segments.lists import ListChange
     from dmp.segments.stage import SegmentPreview, SegmentResult
@@ -230,7 +230,7 @@ def erase_stage(
     """``dmp erase``: forget people everywhere, vacuum, suppress."""
 
     def stage(spark: SparkSession | None, run: Run) -> ErasureResult:
-        from dmp.privacy.erasure import erase
+        from dmp.erasure.stage import erase
 
         assert spark is not None
         return erase(spark, settings, run, request)
@@ -245,7 +245,7 @@ def lift_stage(
     check_name(audience, "--audience")
 
     def stage(spark: SparkSession | None, run: Run) -> LiftStageResult:
-        from dmp.export.lift import measure_lift
+        from dmp.lift.stage import measure_lift
 
         assert spark is not None
         return measure_lift(

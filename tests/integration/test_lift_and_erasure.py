@@ -14,12 +14,12 @@ from pyspark.sql import functions as F
 
 from dmp.config import load_config
 from dmp.driver import execute
+from dmp.erasure.stage import ErasureRequest
 from dmp.export.stage import ExportRequest
 from dmp.generate import WorldSpec
 from dmp.generate.outcomes import simulate_outcomes
 from dmp.lake import Lake
 from dmp.privacy import normalize_email, sha256_hex
-from dmp.privacy.erasure import ErasureRequest
 from dmp.stages import (
     erase_stage,
     export_stage,

@@ -12,11 +12,11 @@ import pyarrow as pa
 import pytest
 
 from dmp.config import Settings, load_config
+from dmp.erasure.stage import ErasureRequest, erase, request_keys
 from dmp.errors import UserError
 from dmp.export.suppression import suppressed_people
 from dmp.lake import Lake
 from dmp.privacy import mask_pii, normalize_email, sha256_hex
-from dmp.privacy.erasure import ErasureRequest, erase, request_keys
 from dmp.runlog import Run
 from dmp.tables import JOURNAL_TABLE
 

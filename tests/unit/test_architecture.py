@@ -65,7 +65,7 @@ def test_table_names_are_written_only_in_the_catalogue() -> None:
 
 
 def test_every_table_that_holds_people_is_one_erasure_cleans() -> None:
-    from dmp.privacy.erasure import _LINK_COLUMNS, _PERSON_TABLES
+    from dmp.erasure.stage import _LINK_COLUMNS, _PERSON_TABLES
 
     assert set(_PERSON_TABLES) == {t.name for t in PERSON_TABLES}
     assert {"gold/funnel_segments", "gold/audiences", "silver/profiles"} <= set(_PERSON_TABLES)
@@ -75,7 +75,10 @@ def test_every_table_that_holds_people_is_one_erasure_cleans() -> None:
         assert not set(table.person_columns) & set(table.link_columns), table.name
 
 
-FACADES = ("ingest", "identity", "profiles", "segments", "lookalike", "export", "evaluation")
+FACADES = (
+    "ingest", "identity", "profiles", "segments", "lookalike", "export", "lift", "erasure",
+    "evaluation",
+)  # fmt: skip
 
 
 def test_each_stage_package_exports_its_api_and_loads_lazily() -> None:

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from dmp.erasure.stage import ErasureRequest
 from dmp.errors import UserError
 from dmp.lookalike.seeds import read_seed_header
-from dmp.privacy.erasure import ErasureRequest
 
 ADDRESS = "jos\u00e9.private@example.com"
 

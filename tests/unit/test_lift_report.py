@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from dmp.evaluation.campaign import GroupOutcome, LiftResult, campaign_lift
-from dmp.export import lift_report
-from dmp.export.lift_report import LiftReportInputs, lift_chart, write_lift_report
+from dmp.lift import report as lift_report
+from dmp.lift.report import LiftReportInputs, lift_chart, write_lift_report
 
 MALICIOUS = "<img src=x onerror=alert(1)>"
 MLFLOW = "http://mlflow.example:5000/#/experiments/1/runs/abc?x=1&y=2"
@@ -224,7 +224,7 @@ def test_inputs_are_checked() -> None:
 
 
 def test_importing_the_module_does_not_import_matplotlib() -> None:
-    code = "import sys, dmp.export.lift_report; print('matplotlib' in sys.modules)"
+    code = "import sys, dmp.lift.report; print('matplotlib' in sys.modules)"
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )

@@ -1,7 +1,7 @@
 """Right to be forgotten: remove a person from every table, vacuum old versions, suppress.
 
 An erasure is a journaled request (``ops/erasure_journal``, see
-:mod:`dmp.privacy.erasure_journal`); a re-run of ``dmp erase`` (or ``dmp erase --resume``)
+:mod:`dmp.erasure.journal`); a re-run of ``dmp erase`` (or ``dmp erase --resume``)
 completes a request an earlier run left half-done.
 
 1. The request's identifiers (e-mail and phone are hashed first) are resolved to persons
@@ -33,9 +33,9 @@ from pyspark.sql import Column, SparkSession
 from pyspark.sql import functions as F
 
 from dmp.config import Settings
+from dmp.erasure.journal import FINISHED, ErasureJournal, JournaledRequest
 from dmp.errors import UserError
 from dmp.lake import Lake
-from dmp.privacy.erasure_journal import FINISHED, ErasureJournal, JournaledRequest
 from dmp.runlog import Run
 from dmp.tables import IDENTIFIER_TABLES, PERSON_TABLES
 

@@ -307,7 +307,7 @@ def _land_outcomes(settings: Settings, run: Run, audience: str, matched: DataFra
 def _report_and_track(
     spark: SparkSession, settings: Settings, run: Run, result: LiftStageResult, file_name: str
 ) -> None:
-    from dmp.export.lift_report import LiftReportInputs, write_lift_report
+    from dmp.lift.report import LiftReportInputs, write_lift_report
     from dmp.lookalike.tracking import _mlflow
 
     assert result.lift is not None
