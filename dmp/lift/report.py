@@ -8,14 +8,8 @@ chart is drawn.
 
 from __future__ import annotations
 
-import base64
-import html
-import io
 import json
 import math
-import os
-import shutil
-import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path, PurePosixPath, PureWindowsPath
@@ -23,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 from dmp.evaluation.campaign import LiftResult, sample_ratio_p_value
+from dmp.reports import data_uri, png, publish_files, render
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -173,33 +168,12 @@ def write_lift_report(inputs: LiftReportInputs, folder: Path) -> dict[str, Path]
     Returns:
         File name (``report.html``, ``lift.png``, ``summary.json``) -> its path in ``folder``.
     """
-    folder = Path(folder)
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    temporary = folder.parent / f".{folder.name}.tmp-{uuid.uuid4().hex[:8]}"
-    temporary.mkdir()
-    try:
-        chart = _png(lift_chart(inputs))
-        (temporary / "lift.png").write_bytes(chart)
-        summary = json.dumps(_summary(inputs), indent=2, allow_nan=False)
-        (temporary / "summary.json").write_text(summary + "\n", encoding="utf-8")
-        (temporary / "report.html").write_text(_html(inputs, chart), encoding="utf-8")
-        names = ["lift.png", "summary.json", "report.html"]
-        if folder.exists():
-            for name in names:
-                os.replace(temporary / name, folder / name)
-            temporary.rmdir()
-        else:
-            os.rename(temporary, folder)
-    except BaseException:
-        shutil.rmtree(temporary, ignore_errors=True)
-        raise
-    return {name: folder / name for name in names}
-
-
-def _png(figure: Figure) -> bytes:
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", metadata={"Software": None})
-    return buffer.getvalue()
+    chart = png(lift_chart(inputs))
+    summary = json.dumps(_summary(inputs), indent=2, allow_nan=False) + "\n"
+    return publish_files(
+        Path(folder),
+        {"lift.png": chart, "summary.json": summary, "report.html": _html(inputs, chart)},
+    )
 
 
 def _padded(low: float, high: float) -> tuple[float, float]:
@@ -229,70 +203,41 @@ def _summary(inputs: LiftReportInputs) -> dict[str, Any]:
 
 # --- HTML --------------------------------------------------------------------------------------
 
-_STYLE = """
-body { font: 15px/1.5 system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2rem auto;
-       max-width: 62rem; padding: 0 1rem; color: #1d2733; }
-h1 { font-size: 1.5rem; line-height: 1.3; margin: 0 0 .3rem; }
-h2 { font-size: 1.15rem; margin: 2rem 0 .4rem; border-bottom: 1px solid #dde3ea; }
-.meta, .note { color: #5b6876; font-size: .9em; }
-.verdict { font-size: 1.12rem; padding: .8rem 1rem; border-left: 5px solid #8a939b;
-           background: #f3f6f9; margin: 1rem 0; }
-.verdict.up { border-color: #2e8b57; background: #eef8f1; }
-.verdict.down { border-color: #c0392b; background: #fbefed; }
-.warning { border-left: 5px solid #c9a227; background: #fdf8e6; padding: .5rem 1rem; }
-table { border-collapse: collapse; margin: .6rem 0; }
-th, td { border-bottom: 1px solid #dde3ea; padding: .35rem .7rem; text-align: right; }
-th:first-child, td:first-child, td.explain { text-align: left; }
-td.explain { color: #5b6876; font-size: .9em; max-width: 26rem; }
-th { background: #f3f6f9; }
-img { max-width: 100%; height: auto; border: 1px solid #eef1f4; margin: .5rem 0; }
-dl { display: grid; grid-template-columns: max-content auto; gap: .2rem 1rem; }
-dt { color: #5b6876; } dd { margin: 0; }
-"""
-
 
 def _html(inputs: LiftReportInputs, chart: bytes) -> str:
-    e, result = html.escape, inputs.result
+    result = inputs.result
     mood = "up" if result.significant and result.absolute_lift > 0 else "neutral"
     mood = "down" if result.significant and result.absolute_lift < 0 else mood
-    image = base64.b64encode(chart).decode("ascii")
+    url = inputs.mlflow_run_url
     level = _level(result.confidence)
-    created = inputs.created_at.strftime("%Y-%m-%d %H:%M %Z").strip()
-    audience_run = ""
-    if inputs.audience_run_id:
-        audience_run = f"Audience built by run <code>{e(inputs.audience_run_id)}</code>."
-    return f"""<!DOCTYPE html>
-<html lang="en">
-<head><meta charset="utf-8"><title>{e(f"Campaign lift: {inputs.audience}")}</title>
-<style>{_STYLE}</style></head>
-<body>
-<h1>{e(f"Campaign lift for audience {inputs.audience}")}</h1>
-<div class="meta">results file <code>{e(inputs.results_file)}</code> &middot; analysed
-{e(created)} &middot; run <code>{e(inputs.run_id)}</code></div>
-<p class="verdict {mood}">{e(result.verdict())}</p>
-<h2>Test and control groups</h2>
-<p>The <b>test</b> group is the audience sent to the ad platform; the <b>control</b> group was
-picked at random from the same audience and kept out of the file, so it shows what would have
-happened without the campaign.</p>
-{_groups_table(result)}
-<h2>The lift</h2>
-{_lift_table(result)}
-<img alt="Conversion rate per group and relative lift" src="data:image/png;base64,{image}">
-<p class="note">Error bars and intervals: {e(level)} confidence. A result is statistically
-significant when the p-value is below {_number(1 - result.confidence, "{:.3g}")}.</p>
-<h2>What this test could detect</h2>
-<p>{e(_detectable(result))}</p>
-<h2>Data notes</h2>
-{_data_notes(inputs)}
-<h2>Links</h2>
-<p class="note">This analysis: run <code>{e(inputs.run_id)}</code>{_mlflow(inputs.mlflow_run_url)}.
-{audience_run} Files next to this page: lift.png, summary.json.</p>
-</body>
-</html>
-"""
+    return render(
+        "lift.html",
+        title=f"Campaign lift: {inputs.audience}",
+        audience=inputs.audience,
+        results_file=inputs.results_file,
+        created=inputs.created_at.strftime("%Y-%m-%d %H:%M %Z").strip(),
+        run_id=inputs.run_id,
+        mood=mood,
+        verdict=result.verdict(),
+        groups_head=["group", "people", "converters", "conversion rate",
+                     f"rate, {level} interval", "revenue", "revenue per person"],
+        groups=_groups(result),
+        lift_head=["figure", "estimate", f"{level} confidence interval", "meaning"],
+        lift_rows=_lift_rows(result),
+        chart=data_uri(chart),
+        level=level,
+        alpha=_number(1 - result.confidence, "{:.3g}"),
+        detectable=_detectable(result),
+        notes=_notes(inputs),
+        split_warning=_split_alarm(inputs),
+        mlflow_url=url,
+        # never a javascript: or file: link
+        mlflow_linkable=bool(url) and urlparse(url or "").scheme in ("http", "https"),
+        audience_run_id=inputs.audience_run_id,
+    )  # fmt: skip
 
 
-def _groups_table(result: LiftResult) -> str:
+def _groups(result: LiftResult) -> list[list[str]]:
     rows = []
     for label, group in (("Test (sent the campaign)", result.test),
                          ("Control (held out)", result.control)):  # fmt: skip
@@ -301,20 +246,17 @@ def _groups_table(result: LiftResult) -> str:
                      _number(group.rate, "{:.2%}"), f"{_number(low, '{:.2%}')} to "
                      f"{_number(high, '{:.2%}')}", _number(group.revenue, "{:,.2f}"),
                      _number(group.revenue_per_person, "{:,.2f}")])  # fmt: skip
-    interval = f"rate, {_level(result.confidence)} interval"
-    head = ["group", "people", "converters", "conversion rate", interval, "revenue",
-            "revenue per person"]  # fmt: skip
-    return _table(head, rows)
+    return rows
 
 
-def _lift_table(result: LiftResult) -> str:
+def _lift_rows(result: LiftResult) -> list[list[str]]:
     points, pct, count, money = "{:+.2f} pts", "{:+.1%}", "{:+,.0f}", "{:+,.2f}"
     d_low, d_high = (v * 100 for v in result.absolute_ci)
     p_value = "< 0.001" if result.p_value < 0.001 else _number(result.p_value, "{:.3f}")
     relative = _number(result.relative_lift, pct)
     if result.relative_lift == math.inf:
         relative = "cannot be measured"
-    rows = [
+    return [
         ["Absolute lift", _number(result.absolute_lift * 100, points),
          _range(d_low, d_high, points),
          "Test conversion rate minus control conversion rate, in percentage points."],
@@ -329,9 +271,6 @@ def _lift_table(result: LiftResult) -> str:
          _range(*result.incremental_revenue_ci, money),
          "Revenue in the test group that would not have come without the campaign."],
     ]  # fmt: skip
-    cells = [[html.escape(cell) for cell in row] for row in rows]
-    head = ["figure", "estimate", f"{_level(result.confidence)} confidence interval", "meaning"]
-    return _table(head, cells, explain_last=True)
 
 
 def _detectable(result: LiftResult) -> str:
@@ -352,54 +291,31 @@ def _detectable(result: LiftResult) -> str:
     )
 
 
-def _data_notes(inputs: LiftReportInputs) -> str:
-    e, result = html.escape, inputs.result
+def _notes(inputs: LiftReportInputs) -> list[tuple[str, str]]:
+    result = inputs.result
     rows_total = inputs.matched_rows + inputs.unmatched_rows
     unmatched = f"{inputs.unmatched_rows:,}"
     if rows_total:
         unmatched += f" ({inputs.unmatched_rows / rows_total:.1%} of the file, left out)"
     people = result.test.people + result.control.people
     items = [
-        ("Results file", f"<code>{e(inputs.results_file)}</code>"),
+        ("Results file", inputs.results_file),
         ("Rows matched to people in the export", f"{inputs.matched_rows:,}"),
         ("Rows that could not be matched", unmatched),
         ("People analysed", f"{people:,}"),
         ("Control share of people", f"{result.control.people / people:.2%}"),
     ]
-    warning = ""
     ratio = inputs.sample_ratio_p_value
     if ratio is not None and inputs.holdout_share is not None:
         items.append(("Planned holdout share", f"{inputs.holdout_share:.2%}"))
         matches = "does not match" if ratio < _SAMPLE_RATIO_ALARM else "consistent with"
         items.append(("Split check", f"{matches} the planned holdout (p = {ratio:.3g})"))
-        if ratio < _SAMPLE_RATIO_ALARM:
-            warning = (
-                '<p class="warning">The control group\'s share differs from the planned holdout '
-                "by more than chance allows. People were probably lost or added unevenly (for "
-                "example, outcomes only for people the platform reached); treat the lift with "
-                "caution and check the results file.</p>"
-            )
-    listing = "<dl>" + "".join(f"<dt>{k}</dt><dd>{v}</dd>" for k, v in items) + "</dl>"
-    return listing + warning
+    return items
 
 
-def _table(head: list[str], rows: list[list[str]], explain_last: bool = False) -> str:
-    """An HTML table of already-escaped cells; ``explain_last`` styles the last column as text."""
-    last = '<td class="explain">' if explain_last else "<td>"
-    body = "".join(
-        "<tr>" + "".join(f"<td>{c}</td>" for c in row[:-1]) + f"{last}{row[-1]}</td></tr>"
-        for row in rows
-    )
-    heading = "".join(f"<th>{html.escape(h)}</th>" for h in head)
-    return f"<table><thead><tr>{heading}</tr></thead><tbody>{body}</tbody></table>"
-
-
-def _mlflow(url: str | None) -> str:
-    if not url:
-        return ""
-    if urlparse(url).scheme not in ("http", "https"):  # never a javascript: or file: link
-        return f" &middot; MLflow run: <code>{html.escape(url)}</code>"
-    return f' &middot; <a href="{html.escape(url, quote=True)}">MLflow run</a>'
+def _split_alarm(inputs: LiftReportInputs) -> bool:
+    ratio = inputs.sample_ratio_p_value
+    return ratio is not None and inputs.holdout_share is not None and ratio < _SAMPLE_RATIO_ALARM
 
 
 def _range(low: float, high: float, template: str) -> str:

@@ -123,7 +123,7 @@ def test_text_is_escaped(tmp_path: Path) -> None:
     assert MALICIOUS not in page and "<svg" not in page
     assert "<script" not in page.lower()
     assert "<h1>Campaign lift for audience &lt;img src=x onerror=alert(1)&gt;</h1>" in page
-    assert "run <code>run&quot;&gt;&lt;script&gt;" in page
+    assert "run <code>run&#34;&gt;&lt;script&gt;" in page  # Jinja2 autoescape
 
 
 @pytest.mark.parametrize(
