@@ -33,6 +33,8 @@ def simulate_outcomes(
     """Write ``person_id,converted,revenue`` for the latest export of ``audience`` to ``out``.
 
     The file has no ``group`` column: ``dmp lift`` takes the groups from the recorded holdout.
+    Sensitivities come from the generated world's truth: ``evaluation.truth_dir`` when set, else
+    ``<home>/truth`` (the generator's default); without one every person has sensitivity 1.
     """
     from dmp.evaluation.profiles import person_matches
     from dmp.tables import IDENTITY_MAP_TABLE, MEMBERS_TABLE
@@ -45,12 +47,13 @@ def simulate_outcomes(
     if latest is None or latest[0] is None:
         raise UserError(f"no export of {audience!r} recorded")
     people = members.filter(F.col("export_id") == latest[0]).select("person_id", "group")
-    truth = settings.home / "truth" / "persons"
-    if truth.exists():
-        persons = spark.read.parquet(str(truth)).select(
+    folder = settings.truth_dir or settings.home / "truth"
+    if (folder / "persons").exists():
+        persons = spark.read.parquet(str(folder / "persons")).select(
             F.col("person_key").alias("true_person"), "campaign_sensitivity"
         )
-        matches = person_matches(spark, settings, lake.read(spark, IDENTITY_MAP_TABLE))
+        scored = settings.with_truth(folder)
+        matches = person_matches(spark, scored, lake.read(spark, IDENTITY_MAP_TABLE))
         people = people.join(matches.join(persons, "true_person"), "person_id", "left")
     else:
         people = people.withColumn("campaign_sensitivity", F.lit(1.0))
