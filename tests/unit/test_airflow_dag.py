@@ -18,7 +18,7 @@ import pytest
 
 from dmp.cli import main
 from dmp.config import Settings, load_config
-from dmp.lake import Lake
+from dmp.lake import OVERWRITE, Lake
 from dmp.pipeline import runner
 from dmp.pipeline.runner import PIPELINE_STAGES, run_pipeline
 from dmp.pipeline.settings import PipelineAudience
@@ -159,7 +159,7 @@ def _fake_steps(identity_config: str, landing: dict[str, int]) -> Any:
                 version = run.lake.version(table)
                 assert version is not None
                 run.inputs[table] = version
-            run.write_arrow(pa.table({"x": [1]}), name, mode="overwrite")
+            run.write_arrow(pa.table({"x": [1]}), name, mode=OVERWRITE)
             if name == "bronze/e":
                 landing["pending"] = 0
 
