@@ -21,7 +21,7 @@ from dmp.runlog import Run
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
-__all__ = ["Stage", "config_digest", "latest_event_date", "request_params"]
+__all__ = ["Stage", "config_digest", "latest_event_date", "needs", "request_params"]
 
 Q = TypeVar("Q")
 R = TypeVar("R")
