@@ -22,10 +22,11 @@ import yaml
 from _tuning import add_spark_options, tuned
 
 from dmp.config import load_config
-from dmp.driver import execute
-from dmp.lookalike.stage import SeedRequest
+from dmp.driver import run_stage
+from dmp.lookalike.entry import LOOKALIKE, LookalikeRequest
+from dmp.segments.entry import SEGMENTS, SegmentsRequest
 from dmp.segments.spec import load_segment_file
-from dmp.stages import latest_event_date, lookalike_stage, segments_stage
+from dmp.stages import latest_event_date
 
 
 def main() -> None:
@@ -50,20 +51,22 @@ def main() -> None:
     segment_file = settings.home / "bench_segments.yaml"
     segment_file.write_text(yaml.safe_dump(spec, sort_keys=False))
     as_of = latest_event_date(settings)
-    execute("segments", segments_stage(settings, segment_file, as_of), settings)
+    run_stage(SEGMENTS, settings, SegmentsRequest(as_of=as_of, file=segment_file))
 
     rows = []
     for product in products:
         started = time.perf_counter()
-        result = execute(
-            "lookalike",
-            lookalike_stage(
-                settings, name=f"bench_{product.lower()}",
-                seed=SeedRequest(segment=f"bought_{product.lower()}"), method=args.method,
-                as_of=as_of, truth_product=product,
-            ),
+        result = run_stage(
+            LOOKALIKE,
             settings,
-        )  # fmt: skip
+            LookalikeRequest(
+                name=f"bench_{product.lower()}",
+                segment=f"bought_{product.lower()}",
+                method=args.method,
+                as_of=as_of,
+                truth_product=product,
+            ),
+        )
         chosen = result.evaluation[result.method]
         rows.append(
             {

@@ -60,15 +60,12 @@ def run_stages(home: Path, stages: tuple[str, ...]) -> dict[str, Any]:
 
 def child(home: Path, stages: list[str]) -> None:
     """Run the stages in this process and print their timings as one JSON line."""
-    from dmp.driver import execute, session_for
-    from dmp.lookalike.stage import SeedRequest
-    from dmp.stages import (
-        identity_stage,
-        ingest_stage,
-        latest_event_date,
-        lookalike_stage,
-        profiles_stage,
-    )
+    from dmp.driver import run_stage, session_for
+    from dmp.identity.entry import IDENTITY, IdentityRequest
+    from dmp.ingest.entry import INGEST, IngestRequest
+    from dmp.lookalike.entry import LOOKALIKE, LookalikeRequest
+    from dmp.profiles.entry import PROFILES, ProfilesRequest
+    from dmp.stages import latest_event_date
 
     settings: Settings = load_config(home=home)
     began = time.perf_counter()
@@ -76,26 +73,25 @@ def child(home: Path, stages: list[str]) -> None:
     timings: dict[str, Any] = {"spark_start_s": round(time.perf_counter() - began, 1)}
     if "ingest" in stages:
         began = time.perf_counter()
-        ingested = execute("ingest", ingest_stage(settings, None), settings, spark=spark)
+        ingested = run_stage(INGEST, settings, IngestRequest(), spark=spark)
         timings.update(ingest_s=time.perf_counter() - began, records=ingested.read)
         timings.update(accepted=ingested.accepted, quarantined=ingested.quarantined)
     if "identity" in stages:
         began = time.perf_counter()
-        resolved = execute("identity", identity_stage(settings), settings, spark=spark)
+        resolved = run_stage(IDENTITY, settings, IdentityRequest(), spark=spark)
         timings.update(identity_s=time.perf_counter() - began, persons=resolved.persons)
     as_of = latest_event_date(settings)
     if "profiles" in stages:
         began = time.perf_counter()
-        profiled = execute("profiles", profiles_stage(settings, as_of), settings, spark=spark)
+        profiled = run_stage(PROFILES, settings, ProfilesRequest(as_of), spark=spark)
         timings.update(profiles_s=time.perf_counter() - began, profiles=profiled.persons)
     if "lookalike" in stages:
         began = time.perf_counter()
-        seed = SeedRequest(segment="active_buyers")
         _segments(settings, spark, as_of)
-        built = execute(
-            "lookalike",
-            lookalike_stage(settings, name="bench_speed", seed=seed, method="pu", as_of=as_of),
+        built = run_stage(
+            LOOKALIKE,
             settings,
+            LookalikeRequest(name="bench_speed", segment="active_buyers", method="pu", as_of=as_of),
             spark=spark,
         )
         timings.update(
@@ -107,10 +103,10 @@ def child(home: Path, stages: list[str]) -> None:
 
 
 def _segments(settings: Settings, spark: Any, as_of: Any) -> None:
-    from dmp.driver import execute
-    from dmp.stages import segments_stage
+    from dmp.driver import run_stage
+    from dmp.segments.entry import SEGMENTS, SegmentsRequest
 
-    execute("segments", segments_stage(settings, None, as_of), settings, spark=spark)
+    run_stage(SEGMENTS, settings, SegmentsRequest(as_of=as_of), spark=spark)
 
 
 def measure(home: Path, threads: int) -> dict[str, Any]:

@@ -21,9 +21,12 @@ from typing import Any
 from _tuning import add_spark_options, tuned
 
 from dmp.config import load_config
-from dmp.driver import execute, session_for
+from dmp.driver import run_stage, session_for
 from dmp.generate import WorldSpec, generate_world
-from dmp.stages import identity_stage, ingest_stage, latest_event_date, profiles_stage
+from dmp.identity.entry import IDENTITY, IdentityRequest
+from dmp.ingest.entry import INGEST, IngestRequest
+from dmp.profiles.entry import PROFILES, ProfilesRequest
+from dmp.stages import latest_event_date
 
 
 def main() -> None:
@@ -58,7 +61,7 @@ def main() -> None:
     stages = args.stages.split(",")
     if "ingest" in stages:
         began = time.perf_counter()
-        ingested = execute("ingest", ingest_stage(settings, args.date), settings, spark=spark)
+        ingested = run_stage(INGEST, settings, IngestRequest(landing_date=args.date), spark=spark)
         seconds = time.perf_counter() - began
         summary = ingested.summary()
         read = int(summary["records read"])
@@ -67,7 +70,7 @@ def main() -> None:
         print("ingest", json.dumps(summary, default=str), flush=True)
     if "identity" in stages:
         began = time.perf_counter()
-        resolved = execute("identity", identity_stage(settings), settings, spark=spark)
+        resolved = run_stage(IDENTITY, settings, IdentityRequest(), spark=spark)
         seconds = time.perf_counter() - began
         summary = resolved.summary()
         results.update(identity_s=round(seconds, 1), identity_persons=summary.get("persons"))
@@ -75,7 +78,7 @@ def main() -> None:
     if "profiles" in stages:
         as_of = latest_event_date(settings)
         began = time.perf_counter()
-        profiled = execute("profiles", profiles_stage(settings, as_of), settings, spark=spark)
+        profiled = run_stage(PROFILES, settings, ProfilesRequest(as_of), spark=spark)
         results["profiles_s"] = round(time.perf_counter() - began, 1)
         print("profiles", json.dumps(profiled.summary(), default=str), flush=True)
     print(json.dumps(results), flush=True)

@@ -107,9 +107,9 @@ def generate(
     workers: Annotated[int | None, typer.Option(min=1, help="Processes (default: cores).")] = None,
 ) -> None:
     """Write a generated e-commerce world to landing/ (and its planted truth to truth/)."""
-    from dmp.driver import execute
+    from dmp.driver import run_stage
     from dmp.generate import WorldSpec
-    from dmp.stages import generate_stage
+    from dmp.generate.entry import GENERATE
 
     settings = _options(ctx).settings
     spec = WorldSpec(
@@ -121,10 +121,7 @@ def generate(
         bad_share=bad_share,
         workers=workers,
     )
-    result = execute(
-        "generate", generate_stage(settings, spec), settings, params=spec.model_dump(),
-        needs_spark=False,
-    )  # fmt: skip
+    result = run_stage(GENERATE, settings, spec)
     _print_summary("generate", result.summary())
 
 
@@ -136,31 +133,24 @@ def ingest(
     ] = None,
 ) -> None:
     """Ingest landing files not ingested yet into bronze/events and bronze/quarantine."""
-    from dmp.driver import execute
-    from dmp.stages import ingest_stage
+    from dmp.driver import run_stage
+    from dmp.ingest.entry import INGEST, IngestRequest
 
     options = _options(ctx)
     landing_date = _parse_date(date, "--date") if date else None
-    result = execute(
-        "ingest",
-        ingest_stage(options.settings, landing_date),
-        options.settings,
-        params={"date": date},
-        verbose=options.verbose,
-    )
+    request = IngestRequest(landing_date=landing_date)
+    result = run_stage(INGEST, options.settings, request, verbose=options.verbose)
     _print_summary("ingest", result.summary())
 
 
 @app.command()
 def identity(ctx: typer.Context) -> None:
     """Stitch cookies, devices, logins, e-mails and partner ids into persons."""
-    from dmp.driver import execute
-    from dmp.stages import identity_stage
+    from dmp.driver import run_stage
+    from dmp.identity.entry import IDENTITY, IdentityRequest
 
     options = _options(ctx)
-    result = execute(
-        "identity", identity_stage(options.settings), options.settings, verbose=options.verbose
-    )
+    result = run_stage(IDENTITY, options.settings, IdentityRequest(), verbose=options.verbose)
     _print_summary("identity", result.summary())
 
 
@@ -175,18 +165,13 @@ def profiles(
     ] = None,
 ) -> None:
     """Build one profile per person as of a date into silver/profiles."""
-    from dmp.driver import execute
-    from dmp.stages import latest_event_date, profiles_stage
+    from dmp.driver import run_stage
+    from dmp.profiles.entry import PROFILES, ProfilesRequest
+    from dmp.stages import latest_event_date
 
     options = _options(ctx)
     day = _parse_date(as_of, "--as-of") if as_of else latest_event_date(options.settings)
-    result = execute(
-        "profiles",
-        profiles_stage(options.settings, day),
-        options.settings,
-        params={"as_of": day},
-        verbose=options.verbose,
-    )
+    result = run_stage(PROFILES, options.settings, ProfilesRequest(day), verbose=options.verbose)
     _print_summary("profiles", result.summary())
 
 
@@ -207,20 +192,15 @@ def segments(
     ] = None,
 ) -> None:
     """Materialise segments, scoring plans and persona clusters into gold tables."""
-    from dmp.driver import execute
-    from dmp.stages import segments_stage
+    from dmp.driver import run_stage
+    from dmp.segments.entry import SEGMENTS, SegmentsRequest
 
     if ctx.invoked_subcommand is not None:
         return
     options = _options(ctx)
     day = _parse_date(as_of, "--as-of") if as_of else None
-    result = execute(
-        "segments",
-        segments_stage(options.settings, file, day),
-        options.settings,
-        params={"as_of": day, "file": str(file) if file else None},
-        verbose=options.verbose,
-    )
+    request = SegmentsRequest(as_of=day, file=file)
+    result = run_stage(SEGMENTS, options.settings, request, verbose=options.verbose)
     _print_summary("segments", result.summary())
 
 
@@ -241,7 +221,7 @@ def segments_preview(
     ] = None,
 ) -> None:
     """Count the people a condition (or each segment of a file) selects; writes nothing."""
-    from dmp.stages import preview_segments_now
+    from dmp.segments.entry import preview_segments_now
 
     options = _options(ctx)
     day = _parse_date(as_of, "--as-of") if as_of else None
@@ -281,13 +261,12 @@ def lists_add(
     ],
 ) -> None:
     """Add a CSV's identifiers to a list (hashed as at ingest); creates the list."""
-    from dmp.driver import execute
-    from dmp.stages import list_add_stage
+    from dmp.driver import run_stage
+    from dmp.segments.entry import LISTS, ListRequest
 
     options = _options(ctx)
-    stage = list_add_stage(options.settings, name, file, id_type)
-    params = {"list": name, "file": str(file), "id_type": id_type}
-    result = execute("lists", stage, options.settings, params=params, verbose=options.verbose)
+    request = ListRequest("add", name, file, id_type)
+    result = run_stage(LISTS, options.settings, request, verbose=options.verbose)
     _print_summary("lists add", result.summary())
 
 
@@ -301,23 +280,22 @@ def lists_remove(
     id_type: Annotated[str | None, typer.Option("--id-type", help="Id type of --file.")] = None,
 ) -> None:
     """Remove a CSV's identifiers from a list, or the whole list."""
-    from dmp.driver import execute
+    from dmp.driver import run_stage
     from dmp.errors import UserError
-    from dmp.stages import list_remove_stage
+    from dmp.segments.entry import LISTS, ListRequest
 
     if file is not None and id_type is None:
         raise UserError("--file needs --id-type")
     options = _options(ctx)
-    stage = list_remove_stage(options.settings, name, file, id_type)
-    params = {"list": name, "file": str(file) if file else None, "id_type": id_type}
-    result = execute("lists", stage, options.settings, params=params, verbose=options.verbose)
+    request = ListRequest("remove", name, file, id_type)
+    result = run_stage(LISTS, options.settings, request, verbose=options.verbose)
     _print_summary("lists remove", result.summary())
 
 
 @lists_app.command("show")
 def lists_show(ctx: typer.Context) -> None:
     """Every list and how many identifiers it holds."""
-    from dmp.stages import list_sizes_now
+    from dmp.segments.entry import list_sizes_now
 
     sizes = list_sizes_now(_options(ctx).settings)
     if not sizes:
@@ -335,18 +313,13 @@ def funnels(
     ] = None,
 ) -> None:
     """Compute the configured funnels (conf `funnels:`) and their drop-off segments."""
-    from dmp.driver import execute
-    from dmp.stages import funnels_stage, latest_event_date
+    from dmp.driver import run_stage
+    from dmp.funnels.entry import FUNNELS, FunnelsRequest
+    from dmp.stages import latest_event_date
 
     options = _options(ctx)
     day = _parse_date(as_of, "--as-of") if as_of else latest_event_date(options.settings)
-    result = execute(
-        "funnels",
-        funnels_stage(options.settings, day),
-        options.settings,
-        params={"as_of": day},
-        verbose=options.verbose,
-    )
+    result = run_stage(FUNNELS, options.settings, FunnelsRequest(day), verbose=options.verbose)
     _print_summary("funnels", result.summary())
 
 
@@ -383,10 +356,9 @@ def lookalike(
     ] = None,
 ) -> None:
     """Build a lookalike audience from a seed segment or an uploaded list."""
-    from dmp.driver import execute
-    from dmp.lookalike.stage import SeedRequest
+    from dmp.driver import run_stage
+    from dmp.lookalike.entry import LOOKALIKE, LookalikeRequest
     from dmp.lookalike.tracking import check_tracking_server
-    from dmp.stages import lookalike_stage
 
     options = _options(ctx)
     if (segment is None) == (seed_file is None):
@@ -395,17 +367,16 @@ def lookalike(
         raise typer.BadParameter("--seed-file needs --id-type")
     day = _parse_date(as_of, "--as-of") if as_of else None
     check_tracking_server(options.settings)  # before Spark starts
-    stage = lookalike_stage(
-        options.settings,
+    request = LookalikeRequest(
         name=name,
-        seed=SeedRequest(segment=segment, file=seed_file, id_type=id_type),
+        segment=segment,
+        seed_file=seed_file,
+        id_type=id_type,
         method=method,
         as_of=day,
         truth_product=truth_product,
     )
-    params = {"name": name, "segment": segment, "seed_file": str(seed_file) if seed_file else None,
-              "id_type": id_type, "method": method, "as_of": day}  # fmt: skip
-    result = execute("lookalike", stage, options.settings, params=params, verbose=options.verbose)
+    result = run_stage(LOOKALIKE, options.settings, request, verbose=options.verbose)
     _print_summary("lookalike", result.summary())
 
 
@@ -432,9 +403,8 @@ def export_command(
     ] = None,
 ) -> None:
     """Export an audience tier or a segment as channel files, with consent and holdout."""
-    from dmp.driver import execute
-    from dmp.export.stage import ExportRequest
-    from dmp.stages import export_stage
+    from dmp.driver import run_stage
+    from dmp.export.entry import EXPORT, ExportRequest
 
     options = _options(ctx)
     request = ExportRequest(
@@ -446,12 +416,7 @@ def export_command(
         as_of=_parse_date(as_of, "--as-of") if as_of else None,
         on=_parse_date(on, "--on") if on else None,
     )
-    params = {"channel": channel, "audience": audience, "segment": segment, "tier": tier,
-              "holdout": holdout, "as_of": as_of, "on": on}  # fmt: skip
-    result = execute(
-        "export", export_stage(options.settings, request), options.settings, params=params,
-        verbose=options.verbose,
-    )  # fmt: skip
+    result = run_stage(EXPORT, options.settings, request, verbose=options.verbose)
     _print_summary("export", result.summary())
 
 
@@ -474,10 +439,9 @@ def erase(
 
     Every run first completes any erasure request an earlier run left half-done.
     """
-    from dmp.driver import execute
-    from dmp.erasure.stage import ErasureRequest
+    from dmp.driver import run_stage
+    from dmp.erasure.entry import ERASE, ErasureRequest
     from dmp.errors import UserError
-    from dmp.stages import erase_stage
 
     options = _options(ctx)
     request = ErasureRequest.from_file(file) if file else ErasureRequest()
@@ -488,13 +452,7 @@ def erase(
     )
     if resume and (request.emails or request.phones or request.user_ids):
         raise UserError("--resume takes no identifiers; run `dmp erase --resume` alone")
-    # Never log the identifiers themselves: only how many were given.
-    params = {"emails": len(request.emails), "phones": len(request.phones),
-              "user_ids": len(request.user_ids)}  # fmt: skip
-    result = execute(
-        "erase", erase_stage(options.settings, request), options.settings, params=params,
-        verbose=options.verbose,
-    )  # fmt: skip
+    result = run_stage(ERASE, options.settings, request, verbose=options.verbose)
     _print_summary("erase", result.summary())
 
 
@@ -508,18 +466,12 @@ def lift(
     ] = None,
 ) -> None:
     """Measure a campaign's lift from outcomes: CI, p-value, incremental value, MDE."""
-    from dmp.driver import execute
-    from dmp.stages import lift_stage
+    from dmp.driver import run_stage
+    from dmp.lift.entry import LIFT, LiftRequest
 
     options = _options(ctx)
-    stage = lift_stage(options.settings, audience=audience, results=results, export_id=export_id)
-    result = execute(
-        "lift",
-        stage,
-        options.settings,
-        params={"audience": audience, "results": results.name, "export_id": export_id},
-        verbose=options.verbose,
-    )
+    request = LiftRequest(audience=audience, results=results, export_id=export_id)
+    result = run_stage(LIFT, options.settings, request, verbose=options.verbose)
     _print_summary("lift", result.summary())
 
 
@@ -642,19 +594,14 @@ def optimize(
     no_vacuum: Annotated[bool, typer.Option(help="Compact only; delete nothing.")] = False,
 ) -> None:
     """Compact small files into larger ones and vacuum files older versions no longer need."""
-    from dmp.driver import execute
-    from dmp.maintenance import OptimizeRequest
-    from dmp.stages import optimize_stage
+    from dmp.driver import run_stage
+    from dmp.maintenance import OPTIMIZE, OptimizeRequest
 
     settings = _options(ctx).settings
     request = OptimizeRequest(
         tables=tuple(table or ()), retention_hours=retention_hours, vacuum=not no_vacuum
     )
-    result = execute(
-        "optimize", optimize_stage(settings, request), settings,
-        params={"tables": ",".join(request.tables), "retention_hours": retention_hours},
-        needs_spark=False,
-    )  # fmt: skip
+    result = run_stage(OPTIMIZE, settings, request)
     _print_summary("optimize", result.summary())
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from dmp.config import Settings
-from dmp.driver import execute
+from dmp.driver import run_stage
 
 __all__ = ["run_demo"]
 
@@ -40,17 +40,15 @@ def run_demo(
     Returns:
         ``(stage, summary)`` for every stage run, in order.
     """
+    from dmp.funnels.entry import FUNNELS, FunnelsRequest
     from dmp.generate import WorldSpec
-    from dmp.stages import (
-        funnels_stage,
-        generate_stage,
-        identity_stage,
-        ingest_stage,
-        latest_event_date,
-        lookalike_stage,
-        profiles_stage,
-        segments_stage,
-    )
+    from dmp.generate.entry import GENERATE
+    from dmp.identity.entry import IDENTITY, IdentityRequest
+    from dmp.ingest.entry import INGEST, IngestRequest
+    from dmp.lookalike.entry import LOOKALIKE, LookalikeRequest
+    from dmp.profiles.entry import PROFILES, ProfilesRequest
+    from dmp.segments.entry import SEGMENTS, SegmentsRequest
+    from dmp.stages import latest_event_date
 
     done: list[tuple[str, dict[str, Any]]] = []
 
@@ -64,49 +62,32 @@ def run_demo(
         _log.info("demo: landing data already present under %s, not generating", first_party)
     else:
         spec = WorldSpec(users=users, days=days, seed=seed, start_date=start_date)
-        world = execute(
-            "generate", generate_stage(settings, spec), settings, params=spec.model_dump(),
-            needs_spark=False,
-        )  # fmt: skip
+        world = run_stage(GENERATE, settings, spec)
         record("generate", world.summary())
     planted = settings.home / "truth" / "manifest.json"
     if settings.evaluation.truth_dir is None and planted.exists():
         settings = settings.with_truth()  # a generated world: score every stage against it
-    ingested = execute("ingest", ingest_stage(settings, None), settings, verbose=verbose)
+    ingested = run_stage(INGEST, settings, IngestRequest(), verbose=verbose)
     record("ingest", ingested.summary())
-    identities = execute("identity", identity_stage(settings), settings, verbose=verbose)
+    identities = run_stage(IDENTITY, settings, IdentityRequest(), verbose=verbose)
     record("identity", identities.summary())
     as_of = latest_event_date(settings)
-    profiled = execute(
-        "profiles", profiles_stage(settings, as_of), settings, params={"as_of": as_of},
-        verbose=verbose,
-    )  # fmt: skip
+    profiled = run_stage(PROFILES, settings, ProfilesRequest(as_of), verbose=verbose)
     record("profiles", profiled.summary())
     segment_file, product = _demo_segments(settings)
-    segmented = execute(
-        "segments", segments_stage(settings, segment_file, as_of), settings,
-        params={"as_of": as_of, "file": str(segment_file)}, verbose=verbose,
-    )  # fmt: skip
+    segmented = run_stage(
+        SEGMENTS, settings, SegmentsRequest(as_of=as_of, file=segment_file), verbose=verbose
+    )
     record("segments", segmented.summary())
     if settings.funnels.definitions:
-        funnelled = execute(
-            "funnels", funnels_stage(settings, as_of), settings, params={"as_of": as_of},
-            verbose=verbose,
-        )  # fmt: skip
+        funnelled = run_stage(FUNNELS, settings, FunnelsRequest(as_of), verbose=verbose)
         record("funnels", funnelled.summary())
     if product is not None:
-        from dmp.lookalike.stage import SeedRequest
-
-        audience = execute(
-            "lookalike",
-            lookalike_stage(
-                settings, name=f"lal_{product.lower()}",
-                seed=SeedRequest(segment=f"bought_{product.lower()}"), method=None,
-                as_of=as_of, truth_product=product,
-            ),
-            settings, params={"as_of": as_of, "segment": f"bought_{product.lower()}"},
-            verbose=verbose,
+        request = LookalikeRequest(
+            name=f"lal_{product.lower()}", segment=f"bought_{product.lower()}", as_of=as_of,
+            truth_product=product,
         )  # fmt: skip
+        audience = run_stage(LOOKALIKE, settings, request, verbose=verbose)
         record("lookalike", audience.summary())
         _activate(settings, f"lal_{product.lower()}", verbose, record)
     return done
@@ -146,23 +127,19 @@ def _activate(
     """Export the audience to Meta with a 10% holdout, simulate a campaign with a planted
     +20% lift, and measure it."""
     from dmp.driver import session_for
-    from dmp.export.stage import ExportRequest
+    from dmp.export.entry import EXPORT, ExportRequest
     from dmp.generate.outcomes import simulate_outcomes
-    from dmp.stages import export_stage, lift_stage
+    from dmp.lift.entry import LIFT, LiftRequest
 
     request = ExportRequest(channel="meta", audience=audience, holdout=0.1)
-    exported = execute(
-        "export", export_stage(settings, request), settings, verbose=verbose,
-        params={"channel": "meta", "audience": audience, "holdout": "10%"},
-    )  # fmt: skip
+    exported = run_stage(EXPORT, settings, request, verbose=verbose)
     record("export", exported.summary())
     results = settings.home / "campaign_results" / f"{audience}.csv"
     simulate_outcomes(
         session_for(settings, verbose=verbose), settings, audience=audience, out=results,
         true_lift=0.2, base_rate=0.08,
     )  # fmt: skip
-    measured = execute(
-        "lift", lift_stage(settings, audience=audience, results=results, export_id=None),
-        settings, verbose=verbose, params={"audience": audience, "results": results.name},
-    )  # fmt: skip
+    measured = run_stage(
+        LIFT, settings, LiftRequest(audience=audience, results=results), verbose=verbose
+    )
     record("lift", measured.summary())

@@ -1,7 +1,9 @@
 """The one driver every entry point uses to run a stage: session, timing, run log, outcome.
 
-The command line and the ``jobs/`` spark-submit scripts both call :func:`execute`, so a
-stage behaves the same however it is started.
+The command line, the pipeline, ``dmp demo``, the ``jobs/`` spark-submit scripts and the
+notebooks all call :func:`run_stage` with a registered stage (:mod:`dmp.registry`) and its
+request, which goes through :func:`execute`, so a stage behaves the same however it is
+started.
 """
 
 from __future__ import annotations
@@ -29,9 +31,12 @@ from dmp.runlog import Run, RunStatus, params_of, record_run
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
-__all__ = ["StageResult", "execute", "session_for"]
+    from dmp.stages import Stage
+
+__all__ = ["StageResult", "execute", "run_stage", "session_for"]
 
 _log = logging.getLogger("dmp")
+Q = TypeVar("Q")
 R = TypeVar("R")
 _sessions: dict[int, SparkSession] = {}
 
@@ -55,6 +60,45 @@ def session_for(settings: Settings, *, verbose: bool = False) -> SparkSession:
         _sessions[key] = build_session(settings, verbose=verbose)
         _log.info("Spark ready in %.1fs", time.perf_counter() - started)
     return _sessions[key]
+
+
+def run_stage(
+    stage: Stage[Q, R],
+    settings: Settings,
+    request: Q,
+    *,
+    spark: SparkSession | None = None,
+    verbose: bool = False,
+    pipeline_run_id: str | None = None,
+    extra_params: Mapping[str, Any] | None = None,
+) -> R:
+    """Run a registered stage on a request, recorded in ``ops/runs`` with the request as
+    its parameters.
+
+    Args:
+        stage: The stage's declaration (``dmp.registry.stage(name)``, or its package's).
+        settings: Validated configuration.
+        request: What this run of the stage is asked to do (``stage.request``).
+        spark: A session to use instead of building one (ignored by stages without Spark).
+        verbose: Spark INFO logs and progress bars.
+        pipeline_run_id: Groups the stages of one pipeline run.
+        extra_params: Recorded beside the request's parameters (the pipeline's config
+            digest and landed files).
+
+    Returns:
+        The stage's result.
+
+    Raises:
+        UserError: The request is wrong (checked before the lock is taken or Spark starts).
+        LakeLocked, GateFailed, DmpError: As :func:`execute`.
+    """
+    bound = stage.bind(settings, request)
+    params = {**stage.params(request), **(extra_params or {})}
+    return execute(
+        stage.name, bound, settings, params=params, needs_spark=stage.needs_spark,
+        spark=spark if stage.needs_spark else None, verbose=verbose,
+        pipeline_run_id=pipeline_run_id,
+    )  # fmt: skip
 
 
 def execute(

@@ -12,14 +12,19 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dmp.config import Settings
 from dmp.errors import UserError
 from dmp.lake import Lake
 from dmp.runlog import Run
+from dmp.stages import Stage
+from dmp.tables import TABLES
 
-__all__ = ["OptimizeRequest", "OptimizeResult", "optimize_lake"]
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+__all__ = ["OPTIMIZE", "OptimizeRequest", "OptimizeResult", "optimize_lake"]
 
 _log = logging.getLogger(__name__)
 # delta-rs refuses a shorter retention unless told the caller means it.
@@ -121,3 +126,20 @@ def _live_files(lake: Lake, name: str) -> int:
 
 def _metadata(run: Run) -> dict[str, str]:
     return {"dmp.job": run.job, "dmp.run_id": run.run_id}
+
+
+def _optimize(
+    spark: SparkSession | None, settings: Settings, run: Run, request: OptimizeRequest
+) -> OptimizeResult:
+    return optimize_lake(settings, run, request)
+
+
+OPTIMIZE: Stage[OptimizeRequest, OptimizeResult] = Stage(
+    name="optimize",
+    request=OptimizeRequest,
+    run=_optimize,
+    reads=tuple(TABLES),
+    writes=tuple(TABLES),
+    needs_spark=False,
+)
+"""``dmp optimize``: compact small files and vacuum old ones in any table (no Spark)."""

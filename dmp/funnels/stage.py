@@ -21,6 +21,7 @@ from dmp.funnels.transforms import (
     funnel_stats,
 )
 from dmp.ingest.schema import EVENTS_SCHEMA
+from dmp.lake import ReplacePartition
 from dmp.profiles.attribution import IDENTIFIER_COLUMNS, attribute_events, until
 from dmp.runlog import Run
 from dmp.tables import EVENTS_TABLE, FUNNEL_SEGMENTS_TABLE, FUNNELS_TABLE, IDENTITY_MAP_TABLE
@@ -93,7 +94,7 @@ def build_funnels(spark: SparkSession, settings: Settings, run: Run, as_of: date
         rows = [r.asDict() for r in all_stats.collect()]  # funnels x splits x steps
         _check(rows)
         run.write(
-            all_stats, FUNNELS_TABLE, mode="overwrite", replace_where={"as_of": as_of},
+            all_stats, FUNNELS_TABLE, mode=ReplacePartition({"as_of": as_of}),
             partition_by=["as_of"],
         )  # fmt: skip
         if dropoff_frames:
@@ -101,7 +102,7 @@ def build_funnels(spark: SparkSession, settings: Settings, run: Run, as_of: date
             for frame in dropoff_frames[1:]:
                 members = members.unionByName(frame)
             run.write(
-                members, FUNNEL_SEGMENTS_TABLE, mode="overwrite", replace_where={"as_of": as_of},
+                members, FUNNEL_SEGMENTS_TABLE, mode=ReplacePartition({"as_of": as_of}),
                 partition_by=["as_of"],
             )  # fmt: skip
     for spec in specs:

@@ -37,6 +37,7 @@ from dmp.identity.resolve import (
     person_keys,
 )
 from dmp.identity.stable_ids import MERGE, SPLIT, assign_person_ids
+from dmp.lake import OVERWRITE
 from dmp.runlog import Run
 from dmp.tables import EVENTS_TABLE, IDENTITY_CHANGES_TABLE, IDENTITY_MAP_TABLE
 
@@ -186,7 +187,7 @@ def _publish(
             identifiers_in_bronze=result.identifiers_in_bronze,
             largest_person=result.largest_person,
         )
-        written = run.write(mapped, IDENTITY_MAP_TABLE, mode="overwrite")
+        written = run.write(mapped, IDENTITY_MAP_TABLE, mode=OVERWRITE)
         result.map_version = written.version
         stamped = changed.select(
             F.lit(run.run_id).alias("run_id"),

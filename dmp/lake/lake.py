@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
@@ -23,6 +23,14 @@ from dmp.errors import root_cause
 from dmp.lake._files import partition_value_string
 from dmp.lake._schema import arrow_to_spark, nullable_schema, plan_schema, spark_to_arrow
 from dmp.lake.errors import LakeError, LakeWriteError, TableNotFound
+from dmp.lake.modes import (
+    APPEND,
+    Append,
+    Overwrite,
+    ReplacePartition,
+    ReplacePartitions,
+    WriteMode,
+)
 
 if TYPE_CHECKING:
     from deltalake import DeltaTable
@@ -34,8 +42,6 @@ _log = logging.getLogger(__name__)
 _TABLE_NAME = re.compile(r"^[a-z][a-z0-9_]*/[a-z][a-z0-9_]*$")
 _UNSUPPORTED_FEATURES = {"deletionVectors", "columnMapping"}
 _MAINTENANCE_OPERATIONS = frozenset({"OPTIMIZE", "VACUUM START", "VACUUM END"})
-
-WriteMode = Literal["append", "overwrite"]
 
 
 @dataclass(frozen=True)
@@ -203,10 +209,8 @@ class Lake:
         df: DataFrame,
         name: str,
         *,
-        mode: WriteMode = "append",
+        mode: WriteMode = APPEND,
         partition_by: Sequence[str] | None = None,
-        replace_partitions: bool = False,
-        replace_where: Mapping[str, Any] | None = None,
         txn: tuple[str, int] | None = None,
         metadata: Mapping[str, str] | None = None,
         allow_new_columns: bool = True,
@@ -216,13 +220,12 @@ class Lake:
         Args:
             df: The rows to write.
             name: Table name ``layer/name``; created on first write.
-            mode: ``append`` adds rows; ``overwrite`` replaces the whole table, or only
-                some partitions with ``replace_partitions`` / ``replace_where``.
+            mode: How the rows land (:mod:`dmp.lake.modes`): :class:`Append` adds them,
+                :class:`Overwrite` replaces the whole table, :class:`ReplacePartitions`
+                exactly the partitions present in ``df``, :class:`ReplacePartition` one
+                partition given as ``{column: value}`` (every row of ``df`` must belong to
+                it).
             partition_by: Partition columns (only when creating; must match afterwards).
-            replace_partitions: With ``overwrite``, replace exactly the partitions present
-                in ``df`` (dynamic partition overwrite).
-            replace_where: With ``overwrite``, replace one partition given as
-                ``{column: value}``; every row of ``df`` must belong to it.
             txn: Idempotency key ``(app_id, version)``: if the table already recorded this
                 application at this version or later, nothing is written.
             metadata: Extra commit metadata (job name, run id), kept in the history.
@@ -237,12 +240,9 @@ class Lake:
         """
         from dmp.lake._source import DeltaSink, WriteRequest, remove_uncommitted_files
 
-        if mode not in ("append", "overwrite"):
-            raise LakeError(f"unknown write mode {mode!r}")
-        if (replace_partitions or replace_where) and mode != "overwrite":
-            raise LakeError("replace_partitions/replace_where need mode='overwrite'")
-        if replace_partitions and replace_where:
-            raise LakeError("use either replace_partitions or replace_where, not both")
+        if not isinstance(mode, Append | Overwrite | ReplacePartitions | ReplacePartition):
+            raise LakeError(f"unknown write mode {mode!r}: use one of dmp.lake.modes")
+        replacing = isinstance(mode, ReplacePartitions | ReplacePartition)
 
         path = self.path(name)
         existing = self._open(name) if self.exists(name) else None
@@ -263,14 +263,14 @@ class Lake:
                 f"{name} is partitioned by {list(table_partitions)}, not {list(partition_by)}"
             )
         partitions = table_partitions if table_partitions is not None else tuple(partition_by or ())
-        if (replace_partitions or replace_where) and not partitions:
+        if replacing and not partitions:
             raise LakeError(f"{name} is not partitioned: cannot replace partitions")
         static: dict[str, str | None] = {}
-        if replace_where:
-            unknown = set(replace_where) - set(partitions)
+        if isinstance(mode, ReplacePartition):
+            unknown = set(mode.values) - set(partitions)
             if unknown:
-                raise LakeError(f"replace_where on non-partition columns {sorted(unknown)}")
-            static = {k: partition_value_string(_plain(v)) for k, v in replace_where.items()}
+                raise LakeError(f"ReplacePartition on non-partition columns {sorted(unknown)}")
+            static = {k: partition_value_string(_plain(v)) for k, v in mode.values.items()}
 
         incoming = spark_to_arrow(df.schema)
         existing_schema = (
@@ -284,11 +284,11 @@ class Lake:
         request = WriteRequest(
             table_root=str(path),
             write_id=uuid.uuid4().hex,
-            mode=mode,
+            mode="append" if isinstance(mode, Append) else "overwrite",
             target_schema=plan.target,
             partition_by=partitions,
             new_fields=tuple(f.name for f in plan.new_fields),
-            replace="static" if static else "dynamic" if replace_partitions else "all",
+            replace="static" if static else "dynamic" if replacing else "all",
             static_partition=static,
             txn=txn,
             metadata={"dmp.table": name, **dict(metadata or {})},
@@ -314,12 +314,31 @@ class Lake:
         data: pa.Table,
         name: str,
         *,
-        mode: WriteMode = "append",
+        mode: Append | Overwrite = APPEND,
         partition_by: Sequence[str] | None = None,
         metadata: Mapping[str, str] | None = None,
     ) -> WriteResult:
-        """Write a small Arrow table from the driver with delta-rs (run log, summaries)."""
+        """Write a small Arrow table from the driver with delta-rs (run log, summaries).
+
+        Args:
+            data: The rows to write.
+            name: Table name ``layer/name``; created on first write.
+            mode: :class:`~dmp.lake.modes.Append` or :class:`~dmp.lake.modes.Overwrite` (the
+                whole table).
+            partition_by: Partition columns (only when creating).
+            metadata: Extra commit metadata, kept in the history.
+
+        Returns:
+            The version created and the rows written.
+
+        Raises:
+            LakeSchemaError: The data does not fit the table.
+            LakeWriteError: The write failed.
+        """
         from deltalake import CommitProperties, write_deltalake
+
+        if not isinstance(mode, Append | Overwrite):
+            raise LakeError(f"write_arrow appends or overwrites the table, not {mode!r}")
 
         path = self.path(name)
         existing = self._open(name) if self.exists(name) else None
@@ -342,7 +361,7 @@ class Lake:
             write_deltalake(
                 str(path),
                 data,
-                mode=mode,
+                mode="append" if isinstance(mode, Append) else "overwrite",
                 partition_by=list(partition_by) if partition_by and not existing else None,
                 schema_mode="merge" if plan.new_fields else None,
                 commit_properties=CommitProperties(custom_metadata=custom),

@@ -23,6 +23,7 @@ from dmp.caching import Keep, kept
 from dmp.config import Settings
 from dmp.errors import UserError
 from dmp.expressions import referenced_columns
+from dmp.lake import ReplacePartition
 from dmp.lookalike.embedding import interactions, person_embeddings
 from dmp.lookalike.evaluate import BASELINES, Evaluation, evaluate
 from dmp.lookalike.features import FeatureSpec, flat_features, vocabularies
@@ -227,16 +228,16 @@ def build_lookalike(
             "as_of", F.lit(day)
         )
         run.write(
-            rows, AUDIENCES_TABLE, mode="overwrite", partition_by=["audience", "as_of"],
-            replace_where={"audience": name, "as_of": day},
+            rows, AUDIENCES_TABLE, mode=ReplacePartition({"audience": name, "as_of": day}),
+            partition_by=["audience", "as_of"],
         )  # fmt: skip
         reach = spark.createDataFrame(
             [(name, day, p, s, result.mlflow_run_id) for p, s in result.reach],
             "audience string, as_of date, tier int, people long, run_id string",
         )
         run.write(
-            reach, REACH_TABLE, mode="overwrite", partition_by=["audience", "as_of"],
-            replace_where={"audience": name, "as_of": day},
+            reach, REACH_TABLE, mode=ReplacePartition({"audience": name, "as_of": day}),
+            partition_by=["audience", "as_of"],
         )  # fmt: skip
     run.count("seed_matched", result.seed_matched)
     run.count("universe", result.universe)
@@ -302,7 +303,7 @@ def _embeddings(spark: SparkSession, settings: Settings, run: Run, day: date) ->
             cached, day, settings.lookalike.embedding, settings.lookalike.random_seed
         )
         run.write(
-            fitted, EMBEDDINGS_TABLE, mode="overwrite", replace_where={"as_of": day},
+            fitted, EMBEDDINGS_TABLE, mode=ReplacePartition({"as_of": day}),
             partition_by=["as_of"],
         )  # fmt: skip
     return run.read(spark, EMBEDDINGS_TABLE).filter(F.col("as_of") == F.lit(day))

@@ -29,15 +29,16 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 from dmp.config import Settings
-from dmp.driver import execute, session_for
+from dmp.driver import run_stage, session_for
 from dmp.errors import UserError
 from dmp.lake import Lake
 from dmp.pipeline.lock import pipeline_lock
+from dmp.registry import stage as registered
 from dmp.runlog import RunStatus, params_of, recent_runs
+from dmp.stages import Stage
 from dmp.tables import RUNS_TABLE
 
 _log = logging.getLogger("dmp")
@@ -52,8 +53,9 @@ PIPELINE_STAGES: tuple[str, ...] = (
     "export",
     "optimize",
 )
-"""The pipeline's stages in the order they run (the jobs a step runs as). Schedulers that run
-one task per stage (``jobs/airflow_daily.py``) follow this order; a test keeps them in step."""
+"""The pipeline's stages in the order they run (names in :mod:`dmp.registry`). Schedulers
+that run one task per stage (``jobs/airflow_daily.py``) follow this order; tests keep them in
+step with each other and with the registry."""
 
 
 @dataclass
@@ -85,16 +87,29 @@ class PipelineResult:
 
 @dataclass(frozen=True)
 class _Step:
+    """One registered stage run on one request for one date."""
+
     name: str
-    job: str
-    params: dict[str, Any]
-    stage: Callable[..., Any]
+    stage: Stage[Any, Any]
+    request: Any
     ready: Callable[[], bool] = lambda: True  # False: nothing to do (e.g. no new files)
+
+    @property
+    def job(self) -> str:
+        """The stage's job name in ``ops/runs``."""
+        return self.stage.name
+
+    def params(self, settings: Settings) -> dict[str, Any]:
+        """The request's parameters, plus the digest of the config the stage depends on."""
+        params = dict(self.stage.params(self.request))
+        if self.stage.config is not None:
+            params["config"] = self.stage.config(settings)
+        return params
 
     @property
     def dated(self) -> bool:
         """Computed as of the pipeline date (a snapshot that stays done once done)."""
-        return "as_of" in self.params
+        return getattr(self.request, "as_of", None) is not None
 
 
 def run_pipeline(
@@ -137,21 +152,21 @@ def run_pipeline(
                     continue
                 touch()
                 started = time.perf_counter()
-                params = dict(step.params)
+                params = step.params(settings)
                 if step.dated:
                     params["landed"] = _landed_through(lake, day)
                 if not step.ready() or _up_to_date(lake, step, params, written):
                     result.steps.append(StepOutcome(day, step.name, RunStatus.SKIPPED))
                     _log.info("pipeline %s: %s up to date, skipped", day, step.name)
                     continue
-                outcome = execute(
-                    step.job,
+                outcome = run_stage(
                     step.stage,
                     settings,
-                    params=params,
+                    step.request,
                     spark=session_for(settings, verbose=verbose),
                     verbose=verbose,
                     pipeline_run_id=result.run_id,
+                    extra_params=params,
                 )
                 written |= _last_outputs(lake, step.job)
                 result.steps.append(
@@ -184,17 +199,10 @@ def _written_by(lake: Lake, pipeline_run_id: str) -> set[str]:
 
 def _maintain(settings: Settings, day: date, pipeline_run_id: str) -> StepOutcome:
     """Compact and vacuum the lake once the dates are done (only when a stage wrote)."""
-    from dmp.maintenance import OptimizeRequest
-    from dmp.stages import optimize_stage
+    from dmp.maintenance import OPTIMIZE, OptimizeRequest
 
     started = time.perf_counter()
-    outcome = execute(
-        "optimize",
-        optimize_stage(settings, OptimizeRequest()),
-        settings,
-        needs_spark=False,
-        pipeline_run_id=pipeline_run_id,
-    )
+    outcome = run_stage(OPTIMIZE, settings, OptimizeRequest(), pipeline_run_id=pipeline_run_id)
     seconds = time.perf_counter() - started
     compacted = sum(table.files_compacted for table in outcome.tables)
     return StepOutcome(
@@ -203,19 +211,17 @@ def _maintain(settings: Settings, day: date, pipeline_run_id: str) -> StepOutcom
 
 
 def _steps(settings: Settings, day: date) -> list[_Step]:
-    from dmp.export.stage import ExportRequest
+    """The requests of one date: every registered pipeline stage, audiences and channels
+    expanded from ``pipeline.audiences``."""
+    from dmp.export.entry import ExportRequest
+    from dmp.funnels.entry import FunnelsRequest
+    from dmp.identity.entry import IdentityRequest
+    from dmp.ingest.entry import IngestRequest
     from dmp.ingest.landing import discover, pending
     from dmp.ingest.partners import load_partner_specs
-    from dmp.lookalike.stage import SeedRequest
-    from dmp.stages import (
-        export_stage,
-        funnels_stage,
-        identity_stage,
-        ingest_stage,
-        lookalike_stage,
-        profiles_stage,
-        segments_stage,
-    )
+    from dmp.lookalike.entry import LookalikeRequest
+    from dmp.profiles.entry import ProfilesRequest
+    from dmp.segments.entry import SegmentsRequest
 
     def new_files() -> bool:
         partners = sorted(load_partner_specs(settings.partners_conf_dir))
@@ -225,78 +231,29 @@ def _steps(settings: Settings, day: date) -> list[_Step]:
         )
         return bool(pending(Lake(settings.lake_dir), [f for f in found if f.landing_date <= day]))
 
-    identity_conf = _digest(settings.identity.model_dump(mode="json"))
-    profiles_conf = _digest(settings.profiles.model_dump(mode="json"), settings.tags_file)
-    segments_conf = _digest(settings.segments.model_dump(mode="json"), settings.segments_file)
-    lookalike_conf = _digest(settings.lookalike.model_dump(mode="json"))
-    channels_conf = _digest(None, settings.channels_file)
     steps = [
-        _Step(
-            "ingest", "ingest", {"up_to": day}, ingest_stage(settings, None, up_to=day), new_files
-        ),
-        _Step("identity", "identity", {"config": identity_conf}, identity_stage(settings)),
-        _Step(
-            "profiles",
-            "profiles",
-            {"as_of": day, "config": profiles_conf},
-            profiles_stage(settings, day),
-        ),
-        _Step(
-            "segments",
-            "segments",
-            {"as_of": day, "config": segments_conf},
-            segments_stage(settings, None, day),
-        ),
+        _Step("ingest", registered("ingest"), IngestRequest(up_to=day), new_files),
+        _Step("identity", registered("identity"), IdentityRequest()),
+        _Step("profiles", registered("profiles"), ProfilesRequest(as_of=day)),
+        _Step("segments", registered("segments"), SegmentsRequest(as_of=day)),
     ]
     if settings.funnels.definitions:
-        funnels_conf = _digest(settings.funnels.model_dump(mode="json"))
-        steps.append(
-            _Step(
-                "funnels",
-                "funnels",
-                {"as_of": day, "config": funnels_conf},
-                funnels_stage(settings, day),
-            )
-        )
+        steps.append(_Step("funnels", registered("funnels"), FunnelsRequest(as_of=day)))
     for audience in settings.pipeline.audiences:
-        params = {
-            "name": audience.name,
-            "segment": audience.segment,
-            "method": audience.method,
-            "as_of": day,
-            "config": lookalike_conf,
-        }
-        stage = lookalike_stage(
-            settings,
-            name=audience.name,
-            seed=SeedRequest(segment=audience.segment),
-            method=audience.method,
-            as_of=day,
+        request = LookalikeRequest(
+            name=audience.name, segment=audience.segment, method=audience.method, as_of=day
         )
-        steps.append(_Step(f"lookalike {audience.name}", "lookalike", params, stage))
+        steps.append(_Step(f"lookalike {audience.name}", registered("lookalike"), request))
         for channel in audience.channels:
-            request = ExportRequest(
+            export = ExportRequest(
                 channel=channel,
                 audience=audience.name,
                 tier=audience.tier,
                 holdout=audience.holdout,
                 as_of=day,
             )
-            export_params = {
-                "channel": channel,
-                "audience": audience.name,
-                "tier": audience.tier,
-                "holdout": audience.holdout,
-                "as_of": day,
-                "config": channels_conf,
-            }
             steps.append(
-                _Step(
-                    f"export {audience.name} -> {channel}",
-                    "export",
-                    export_params,
-                    export_stage(settings, request),
-                )
+                _Step(f"export {audience.name} -> {channel}", registered("export"), export)
             )
     return steps
 
@@ -337,13 +294,6 @@ def _landed_through(lake: Lake, day: date) -> str:
         (row["path"], row["size"]) for row in rows.to_pylist() if row["landing_date"] <= day
     )
     return hashlib.sha256(json.dumps(landed).encode()).hexdigest()[:16]
-
-
-def _digest(section: Any, *files: Path) -> str:
-    """Digest of a config section and the config files a stage reads."""
-    parts = [json.dumps(section, sort_keys=True, default=str)]
-    parts += [path.read_text() if path.exists() else "" for path in files]
-    return hashlib.sha256("\x00".join(parts).encode()).hexdigest()[:16]
 
 
 def _detail(outcome: Any) -> str:

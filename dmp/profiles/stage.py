@@ -14,6 +14,7 @@ from pyspark.sql import functions as F
 from dmp.caching import Keep, kept
 from dmp.config import Settings
 from dmp.errors import UserError
+from dmp.lake import ReplacePartition
 from dmp.profiles.attribution import IDENTIFIER_COLUMNS, attribute_events, until
 from dmp.profiles.behaviour import dynamics, risk, social
 from dmp.profiles.btyd import BTYD_COLUMNS, BtydFit, btyd_columns, buyer_summary, fit_summary
@@ -173,7 +174,7 @@ def build_profiles(spark: SparkSession, settings: Settings, run: Run, as_of: dat
 
             result.truth_checks = profile_truth_checks(spark, settings, profile, identity_map)
         written = run.write(
-            profile, PROFILES_TABLE, mode="overwrite", replace_where={"as_of": as_of},
+            profile, PROFILES_TABLE, mode=ReplacePartition({"as_of": as_of}),
             partition_by=["as_of"],
         )  # fmt: skip
         result.version = written.version
@@ -182,7 +183,7 @@ def build_profiles(spark: SparkSession, settings: Settings, run: Run, as_of: dat
                 kept(product_rules(baskets(lines), settings.product_rules, as_of))
             )
             result.product_rules = run.write(
-                cross_sell, PRODUCT_RULES_TABLE, mode="overwrite", replace_where={"as_of": as_of},
+                cross_sell, PRODUCT_RULES_TABLE, mode=ReplacePartition({"as_of": as_of}),
                 partition_by=["as_of"],
             ).rows  # fmt: skip
         if result.btyd is not None and options.btyd.track:

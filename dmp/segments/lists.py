@@ -17,7 +17,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from dmp.errors import UserError
-from dmp.lake import Lake
+from dmp.lake import APPEND, Lake, ReplacePartition
 from dmp.runlog import Run
 from dmp.tables import LISTS_TABLE
 
@@ -94,7 +94,7 @@ def add_to_list(
     with kept(new) as fresh:
         change.added = fresh.count()
         if change.added:
-            run.write(fresh, LISTS_TABLE, mode="append", partition_by=["list"])
+            run.write(fresh, LISTS_TABLE, mode=APPEND, partition_by=["list"])
     change.size = (0 if current is None else current.count()) + change.added
     run.count("added", change.added)
     return change
@@ -129,8 +129,7 @@ def remove_from_list(
         change.removed = before - change.size
         if change.removed:
             run.write(
-                remaining.select(*_COLUMNS), LISTS_TABLE, mode="overwrite",
-                replace_where={"list": name},
+                remaining.select(*_COLUMNS), LISTS_TABLE, mode=ReplacePartition({"list": name}),
             )  # fmt: skip
     run.count("removed", change.removed)
     return change

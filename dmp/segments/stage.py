@@ -18,6 +18,7 @@ from dmp.caching import kept
 from dmp.config import Settings
 from dmp.errors import UserError
 from dmp.expressions import validate_expressions
+from dmp.lake import ReplacePartition
 from dmp.runlog import Run
 from dmp.segments.clusters import cluster_features, cluster_traits, fit_clusters
 from dmp.segments.combined import LIST_PREFIX, CombinedSegment, combine, evaluation_order
@@ -108,34 +109,34 @@ def build_segments(
         if scored is not None:
             result.scores = _score_stats(scored)
         run.write(
-            segment_rows, SEGMENTS_TABLE, mode="overwrite", replace_where={"as_of": day},
+            segment_rows, SEGMENTS_TABLE, mode=ReplacePartition({"as_of": day}),
             partition_by=["as_of"],
         )  # fmt: skip
         run.write(
             spark.createDataFrame(_sizes_table(spec, result, day).to_pylist()),
-            SEGMENT_SIZES_TABLE, mode="overwrite", replace_where={"as_of": day},
+            SEGMENT_SIZES_TABLE, mode=ReplacePartition({"as_of": day}),
             partition_by=["as_of"],
         )  # fmt: skip
         overlaps = _overlaps(segment_rows, day)
         run.write(
-            overlaps, OVERLAPS_TABLE, mode="overwrite", replace_where={"as_of": day},
+            overlaps, OVERLAPS_TABLE, mode=ReplacePartition({"as_of": day}),
             partition_by=["as_of"],
         )  # fmt: skip
         result.overlap_plot = _plot_overlaps(overlaps, result, settings.reports_dir)
         if scored is not None:
             run.write(
-                scored, SCORES_TABLE, mode="overwrite", replace_where={"as_of": day},
+                scored, SCORES_TABLE, mode=ReplacePartition({"as_of": day}),
                 partition_by=["as_of"],
             )  # fmt: skip
         if personas is not None:
             clustered, described = personas
             run.write(
                 described.withColumn("as_of", F.lit(day)), CLUSTER_TRAITS_TABLE,
-                mode="overwrite", replace_where={"as_of": day}, partition_by=["as_of"],
+                mode=ReplacePartition({"as_of": day}), partition_by=["as_of"],
             )  # fmt: skip
             run.write(
                 clustered.select("person_id", "cluster", F.lit(day).alias("as_of")),
-                CLUSTERS_TABLE, mode="overwrite", replace_where={"as_of": day},
+                CLUSTERS_TABLE, mode=ReplacePartition({"as_of": day}),
                 partition_by=["as_of"],
             )  # fmt: skip
     for name, size in result.sizes.items():

@@ -68,48 +68,38 @@ def golden_settings(home: Path) -> Settings:
 
 def run_flow(spark: Any, home: Path) -> Settings:
     """Generate the golden world under ``home`` and run every stage on it."""
-    from dmp.driver import execute
+    from dmp.driver import run_stage
+    from dmp.export.entry import EXPORT
     from dmp.export.stage import ExportRequest
     from dmp.generate.outcomes import simulate_outcomes
-    from dmp.lookalike.stage import SeedRequest
-    from dmp.stages import (
-        export_stage,
-        identity_stage,
-        ingest_stage,
-        latest_event_date,
-        lift_stage,
-        lookalike_stage,
-        profiles_stage,
-        segments_stage,
-    )
+    from dmp.identity.entry import IDENTITY, IdentityRequest
+    from dmp.ingest.entry import INGEST, IngestRequest
+    from dmp.lift.entry import LIFT, LiftRequest
+    from dmp.lookalike.entry import LOOKALIKE, LookalikeRequest
+    from dmp.profiles.entry import PROFILES, ProfilesRequest
+    from dmp.segments.entry import SEGMENTS, SegmentsRequest
+    from dmp.stages import latest_event_date
 
     settings = golden_settings(home)
     generate_world(WORLD, home)
-    execute("ingest", ingest_stage(settings, None), settings, spark=spark)
-    execute("identity", identity_stage(settings), settings, spark=spark)
+    run_stage(INGEST, settings, IngestRequest(), spark=spark)
+    run_stage(IDENTITY, settings, IdentityRequest(), spark=spark)
     as_of = latest_event_date(settings)
-    execute("profiles", profiles_stage(settings, as_of - dt.timedelta(days=2)), settings,
-            spark=spark)  # fmt: skip
-    execute("profiles", profiles_stage(settings, as_of), settings, spark=spark)
-    execute("segments", segments_stage(settings, None, as_of), settings, spark=spark)
-    seed = SeedRequest(segment=SEED_SEGMENT)
-    execute(
-        "lookalike",
-        lookalike_stage(settings, name=AUDIENCE, seed=seed, method="pu", as_of=as_of),
+    run_stage(PROFILES, settings, ProfilesRequest(as_of - dt.timedelta(days=2)), spark=spark)
+    run_stage(PROFILES, settings, ProfilesRequest(as_of), spark=spark)
+    run_stage(SEGMENTS, settings, SegmentsRequest(as_of=as_of), spark=spark)
+    run_stage(
+        LOOKALIKE,
         settings,
+        LookalikeRequest(name=AUDIENCE, segment=SEED_SEGMENT, method="pu", as_of=as_of),
         spark=spark,
     )
     request = ExportRequest(channel="meta", audience=AUDIENCE, holdout=0.2)
-    execute("export", export_stage(settings, request), settings, spark=spark)
+    run_stage(EXPORT, settings, request, spark=spark)
     outcomes = home / "campaign_results" / f"{AUDIENCE}.csv"
     simulate_outcomes(spark, settings, audience=AUDIENCE, out=outcomes, true_lift=0.3,
                       base_rate=0.1)  # fmt: skip
-    execute(
-        "lift",
-        lift_stage(settings, audience=AUDIENCE, results=outcomes, export_id=None),
-        settings,
-        spark=spark,
-    )
+    run_stage(LIFT, settings, LiftRequest(audience=AUDIENCE, results=outcomes), spark=spark)
     return settings
 
 

@@ -13,9 +13,12 @@ from typing import Any
 import pytest
 
 from dmp.config import Settings, load_config
-from dmp.driver import execute
+from dmp.driver import run_stage
 from dmp.generate import WorldSpec, generate_world
-from dmp.stages import ingest_stage
+from dmp.identity.entry import IDENTITY, IdentityRequest
+from dmp.ingest.entry import INGEST, IngestRequest
+from dmp.profiles.entry import PROFILES, ProfilesRequest
+from dmp.segments.entry import SEGMENTS, SegmentsRequest
 
 WORLD = WorldSpec(users=400, days=10, seed=7, bad_share=0.02, partner_bad_share=0.02, workers=1)
 
@@ -45,7 +48,7 @@ def build_world(
     generate_world(spec, home)
     result = None
     for day in landing_dates or [None]:
-        result = execute("ingest", ingest_stage(settings, day), settings, spark=spark)
+        result = run_stage(INGEST, settings, IngestRequest(landing_date=day), spark=spark)
     return World(settings, spec, result)
 
 
@@ -78,14 +81,14 @@ def stages(spark: Any, world: World) -> Stages:
     import yaml
 
     from dmp.segments.spec import load_segment_file
-    from dmp.stages import identity_stage, latest_event_date, profiles_stage, segments_stage
+    from dmp.stages import latest_event_date
 
     settings = world.settings
-    identity = execute("identity", identity_stage(settings), settings, spark=spark)
+    identity = run_stage(IDENTITY, settings, IdentityRequest(), spark=spark)
     as_of = latest_event_date(settings)
     early = as_of - timedelta(days=3)
-    early_profiles = execute("profiles", profiles_stage(settings, early), settings, spark=spark)
-    profiles = execute("profiles", profiles_stage(settings, as_of), settings, spark=spark)
+    early_profiles = run_stage(PROFILES, settings, ProfilesRequest(early), spark=spark)
+    profiles = run_stage(PROFILES, settings, ProfilesRequest(as_of), spark=spark)
     spec = load_segment_file(settings.segments_file).model_dump()
     manifest = json.loads((world.truth / "manifest.json").read_text())
     for product in manifest["campaign_products"]:
@@ -98,7 +101,7 @@ def stages(spark: Any, world: World) -> Stages:
         )
     segment_file = world.home / "test_segments.yaml"
     segment_file.write_text(yaml.safe_dump(spec, sort_keys=False))
-    segments = execute(
-        "segments", segments_stage(settings, segment_file, as_of), settings, spark=spark
+    segments = run_stage(
+        SEGMENTS, settings, SegmentsRequest(as_of=as_of, file=segment_file), spark=spark
     )
     return Stages(world, identity, early_profiles, profiles, segments, as_of, early, segment_file)

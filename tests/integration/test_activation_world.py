@@ -16,13 +16,13 @@ import pytest
 from pyspark.sql import functions as F
 
 from dmp.config import Settings, load_config
-from dmp.driver import execute
+from dmp.driver import run_stage
 from dmp.errors import UserError
+from dmp.export.entry import EXPORT
 from dmp.export.files import sha256_of
 from dmp.export.stage import ExportRequest
 from dmp.lake import Lake
-from dmp.lookalike.stage import SeedRequest
-from dmp.stages import export_stage, lookalike_stage
+from dmp.lookalike.entry import LOOKALIKE, LookalikeRequest
 from tests.integration.conftest import Stages
 
 SEED_SEGMENT = "active_buyers"
@@ -59,14 +59,14 @@ def small_settings(stages: Stages, tmp: Path) -> Settings:
 @pytest.fixture(scope="module")
 def built(spark, stages: Stages, tmp_path_factory: pytest.TempPathFactory) -> Built:
     settings = small_settings(stages, tmp_path_factory.mktemp("activation"))
-    result = execute(
-        "lookalike",
-        lookalike_stage(
-            settings, name="lal_buyers", seed=SeedRequest(segment=SEED_SEGMENT),
-            method="auto", as_of=stages.as_of,
+    result = run_stage(
+        LOOKALIKE,
+        settings,
+        LookalikeRequest(
+            name="lal_buyers", segment=SEED_SEGMENT, method="auto", as_of=stages.as_of
         ),
-        settings, spark=spark,
-    )  # fmt: skip
+        spark=spark,
+    )
     rows = [
         r.asDict()
         for r in Lake(settings.lake_dir)
@@ -121,14 +121,14 @@ def test_evaluation_reports_methods_and_baselines(built: Built) -> None:
 
 
 def test_same_inputs_and_seed_give_the_same_audience(spark, stages: Stages, built: Built) -> None:
-    again = execute(
-        "lookalike",
-        lookalike_stage(
-            built.settings, name="lal_buyers", seed=SeedRequest(segment=SEED_SEGMENT),
-            method=built.result.method, as_of=stages.as_of,
+    again = run_stage(
+        LOOKALIKE,
+        built.settings,
+        LookalikeRequest(
+            name="lal_buyers", segment=SEED_SEGMENT, method=built.result.method, as_of=stages.as_of
         ),
-        built.settings, spark=spark,
-    )  # fmt: skip
+        spark=spark,
+    )
     rows = (
         Lake(built.settings.lake_dir)
         .read(spark, "gold/audiences")
@@ -165,27 +165,34 @@ def test_seed_file_of_emails_resolves_and_small_seeds_are_refused(
     emails = sorted({r["value"] for r in truth if r["id_type"] == "email" and not r["shared"]})
     seed_file = tmp_path / "buyers.csv"
     seed_file.write_text("email\n" + "\n".join(emails[:80]) + "\nnobody@example.org\n")
-    result = execute(
-        "lookalike",
-        lookalike_stage(
-            built.settings, name="lal_from_file",
-            seed=SeedRequest(file=seed_file, id_type="email"), method="similarity",
+    result = run_stage(
+        LOOKALIKE,
+        built.settings,
+        LookalikeRequest(
+            name="lal_from_file",
+            seed_file=seed_file,
+            id_type="email",
+            method="similarity",
             as_of=stages.as_of,
         ),
-        built.settings, spark=spark,
-    )  # fmt: skip
+        spark=spark,
+    )
     assert result.seed_rows == 81 and 30 <= result.seed_matched <= 80
     tiny = tmp_path / "tiny.csv"
     tiny.write_text("email\n" + "\n".join(emails[:3]) + "\n")
     with pytest.raises(UserError, match=r"the seed matched \d people .* at least 30"):
-        execute(
-            "lookalike",
-            lookalike_stage(
-                built.settings, name="lal_tiny", seed=SeedRequest(file=tiny, id_type="email"),
-                method="similarity", as_of=stages.as_of,
+        run_stage(
+            LOOKALIKE,
+            built.settings,
+            LookalikeRequest(
+                name="lal_tiny",
+                seed_file=tiny,
+                id_type="email",
+                method="similarity",
+                as_of=stages.as_of,
             ),
-            built.settings, spark=spark,
-        )  # fmt: skip
+            spark=spark,
+        )
 
 
 def read_export(folder: Path) -> tuple[dict[str, Any], list[dict[str, str]]]:
@@ -208,7 +215,7 @@ def test_exports_respect_consent_suppression_and_seeds(
     spark, stages: Stages, built: Built, channel: str
 ) -> None:
     request = ExportRequest(channel=channel, audience="lal_buyers", holdout=0.2)
-    result = execute("export", export_stage(built.settings, request), built.settings, spark=spark)
+    result = run_stage(EXPORT, built.settings, request, spark=spark)
     manifest, rows = read_export(result.folder)
     assert manifest["rows"] == len(rows) == result.rows
     lake = Lake(built.settings.lake_dir)
@@ -230,20 +237,15 @@ def test_exports_respect_consent_suppression_and_seeds(
 
 def test_reexport_diff_holdout_determinism_and_refusal(spark, stages: Stages, built: Built) -> None:
     request = ExportRequest(channel="meta", audience="lal_buyers", holdout=0.2)
-    first = execute("export", export_stage(built.settings, request), built.settings, spark=spark)
-    second = execute("export", export_stage(built.settings, request), built.settings, spark=spark)
+    first = run_stage(EXPORT, built.settings, request, spark=spark)
+    second = run_stage(EXPORT, built.settings, request, spark=spark)
     assert second.previous_export == first.export_id
     assert (second.added, second.removed) == (0, 0)
     assert second.holdout == first.holdout
     assert read_export(first.folder)[1] == read_export(second.folder)[1]  # deterministic order
     default = load_config(home=stages.world.home, environ={})
     with pytest.raises(UserError, match=r"meta: only \d+ people can be exported \(minimum 100\)"):
-        execute(
-            "export",
-            export_stage(default, ExportRequest(channel="meta", segment="champions")),
-            default,
-            spark=spark,
-        )
+        run_stage(EXPORT, default, ExportRequest(channel="meta", segment="champions"), spark=spark)
 
 
 def test_a_killed_export_leaves_nothing_visible(
@@ -259,9 +261,9 @@ def test_a_killed_export_leaves_nothing_visible(
     base = built.settings.exports_dir / "lal_buyers" / "google"
     before = {p.name for p in base.iterdir()} if base.exists() else set()
     with pytest.raises(KeyboardInterrupt):
-        execute("export", export_stage(built.settings, request), built.settings, spark=spark)
+        run_stage(EXPORT, built.settings, request, spark=spark)
     visible = {p.name for p in base.iterdir() if not p.name.startswith(".")}
     assert visible == {n for n in before if not n.startswith(".")}
     monkeypatch.undo()
-    execute("export", export_stage(built.settings, request), built.settings, spark=spark)
+    run_stage(EXPORT, built.settings, request, spark=spark)
     assert not [p for p in base.iterdir() if p.name.startswith(".tmp-")]

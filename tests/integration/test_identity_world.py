@@ -7,10 +7,11 @@ from pathlib import Path
 
 from pyspark.sql import functions as F
 
-from dmp.driver import execute
+from dmp.driver import run_stage
 from dmp.generate import WorldSpec
+from dmp.identity.entry import IDENTITY, IdentityRequest
+from dmp.ingest.entry import INGEST, IngestRequest
 from dmp.lake import Lake
-from dmp.stages import identity_stage, ingest_stage
 from tests.integration.conftest import Stages, build_world
 
 
@@ -56,7 +57,7 @@ def test_rerunning_gives_identical_person_ids(spark, stages: Stages) -> None:
     lake = Lake(settings.lake_dir)
     before = lake.read(spark, "silver/identity_map").select("id_type", "id_value", "person_id")
     before_rows = sorted(tuple(r) for r in before.collect())
-    again = execute("identity", identity_stage(settings), settings, spark=spark)
+    again = run_stage(IDENTITY, settings, IdentityRequest(), spark=spark)
     after = lake.read(spark, "silver/identity_map").select("id_type", "id_value", "person_id")
     assert sorted(tuple(r) for r in after.collect()) == before_rows
     assert (again.merges, again.splits) == (0, 0)
@@ -69,13 +70,13 @@ def test_a_new_day_keeps_the_ids_of_unaffected_people(spark, tmp_path: Path) -> 
     )
     settings = world.settings
     lake = Lake(settings.lake_dir)
-    execute("identity", identity_stage(settings), settings, spark=spark)
+    run_stage(IDENTITY, settings, IdentityRequest(), spark=spark)
     old = {
         (r["id_type"], r["id_value"]): r["person_id"]
         for r in lake.read(spark, "silver/identity_map").collect()
     }
-    execute("ingest", ingest_stage(settings, date(2026, 1, 5)), settings, spark=spark)
-    result = execute("identity", identity_stage(settings), settings, spark=spark)
+    run_stage(INGEST, settings, IngestRequest(landing_date=date(2026, 1, 5)), spark=spark)
+    result = run_stage(IDENTITY, settings, IdentityRequest(), spark=spark)
     new = {
         (r["id_type"], r["id_value"]): r["person_id"]
         for r in lake.read(spark, "silver/identity_map").collect()

@@ -12,10 +12,10 @@ from typing import Any
 import pyarrow.dataset as ds
 from pyspark.sql import functions as F
 
-from dmp.driver import execute
+from dmp.driver import run_stage
 from dmp.generate import WorldSpec
+from dmp.ingest.entry import INGEST, IngestRequest
 from dmp.lake import Lake
-from dmp.stages import ingest_stage
 from tests.integration.conftest import World, build_world
 from tests.integration.pii_scan import input_secrets, scan_files, scan_lake
 
@@ -70,12 +70,12 @@ def test_accounting_identity_holds_and_is_logged(world: World) -> None:
 def test_rerunning_is_a_no_op(spark, world: World) -> None:
     lake = Lake(world.settings.lake_dir)
     before = {t.name: t.version for t in lake.tables() if t.name.startswith("bronze/")}
-    again = execute("ingest", ingest_stage(world.settings, None), world.settings, spark=spark)
+    again = run_stage(INGEST, world.settings, IngestRequest(), spark=spark)
     assert again.read == 0
     after = {t.name: t.version for t in lake.tables() if t.name.startswith("bronze/")}
     assert after == before
-    one_date = execute(
-        "ingest", ingest_stage(world.settings, date(2026, 1, 3)), world.settings, spark=spark
+    one_date = run_stage(
+        INGEST, world.settings, IngestRequest(landing_date=date(2026, 1, 3)), spark=spark
     )
     assert one_date.read == 0
 
@@ -101,7 +101,7 @@ def test_late_file_for_an_old_date_lands_in_its_partitions(spark, tmp_path: Path
         renamed.append(json.dumps(event))
     target = late.home / "landing/first_party/dt=2026-01-01/late-upload.jsonl"
     target.write_text("\n".join(renamed) + "\n")
-    result = execute("ingest", ingest_stage(late.settings, None), late.settings, spark=spark)
+    result = run_stage(INGEST, late.settings, IngestRequest(), spark=spark)
     assert (result.files, result.accepted) == (1, 25)
     events = lake.read(spark, "bronze/events")
     assert events.count() == before + 25
@@ -111,7 +111,7 @@ def test_late_file_for_an_old_date_lands_in_its_partitions(spark, tmp_path: Path
     }
     # a copy of an already ingested file is all duplicates
     shutil.copy(source, source.with_name("copy-" + source.name))
-    copy = execute("ingest", ingest_stage(late.settings, None), late.settings, spark=spark)
+    copy = run_stage(INGEST, late.settings, IngestRequest(), spark=spark)
     assert copy.accepted == 0 and copy.read == copy.duplicates + copy.quarantined
 
 
@@ -141,7 +141,7 @@ def test_a_second_partner_is_added_with_yaml_only(spark, tmp_path: Path) -> None
     from dmp.config import load_config
 
     settings = load_config(home=home, conf_dir=conf, environ={})
-    result = execute("ingest", ingest_stage(settings, None), settings, spark=spark)
+    result = run_stage(INGEST, settings, IngestRequest(), spark=spark)
     assert (result.accepted, result.quarantined) == (40, 1)
     assert result.by_reason == {"invalid_identifier": 1}
     events = Lake(settings.lake_dir).read(spark, "bronze/events")

@@ -13,23 +13,21 @@ import pytest
 from pyspark.sql import functions as F
 
 from dmp.config import load_config
-from dmp.driver import execute
+from dmp.driver import run_stage
+from dmp.erasure.entry import ERASE
 from dmp.erasure.stage import ErasureRequest
+from dmp.export.entry import EXPORT
 from dmp.export.stage import ExportRequest
 from dmp.generate import WorldSpec
 from dmp.generate.outcomes import simulate_outcomes
+from dmp.identity.entry import IDENTITY, IdentityRequest
+from dmp.ingest.entry import INGEST, IngestRequest
 from dmp.lake import Lake
+from dmp.lift.entry import LIFT, LiftRequest
 from dmp.privacy import normalize_email, sha256_hex
-from dmp.stages import (
-    erase_stage,
-    export_stage,
-    identity_stage,
-    ingest_stage,
-    latest_event_date,
-    lift_stage,
-    profiles_stage,
-    segments_stage,
-)
+from dmp.profiles.entry import PROFILES, ProfilesRequest
+from dmp.segments.entry import SEGMENTS, SegmentsRequest
+from dmp.stages import latest_event_date
 from tests.integration.conftest import build_world
 
 
@@ -47,12 +45,12 @@ def activated(spark, tmp_path_factory: pytest.TempPathFactory) -> Any:
     )
     (conf / "channels.yaml").write_text(text)
     settings = load_config(home=home, conf_dir=conf, environ={})
-    execute("identity", identity_stage(settings), settings, spark=spark)
+    run_stage(IDENTITY, settings, IdentityRequest(), spark=spark)
     as_of = latest_event_date(settings)
-    execute("profiles", profiles_stage(settings, as_of), settings, spark=spark)
-    execute("segments", segments_stage(settings, None, as_of), settings, spark=spark)
+    run_stage(PROFILES, settings, ProfilesRequest(as_of), spark=spark)
+    run_stage(SEGMENTS, settings, SegmentsRequest(as_of=as_of), spark=spark)
     request = ExportRequest(channel="meta", segment="registered_users", holdout=0.3)
-    exported = execute("export", export_stage(settings, request), settings, spark=spark)
+    exported = run_stage(EXPORT, settings, request, spark=spark)
     return world, settings, exported, as_of
 
 
@@ -63,10 +61,9 @@ def test_lift_recovers_the_planted_lift(spark, activated: Any, tmp_path: Path) -
         spark, settings, audience="registered_users", out=results, true_lift=0.5,
         base_rate=0.3, seed=11,
     )  # fmt: skip
-    result = execute(
-        "lift", lift_stage(settings, audience="registered_users", results=results, export_id=None),
-        settings, spark=spark,
-    )  # fmt: skip
+    result = run_stage(
+        LIFT, settings, LiftRequest(audience="registered_users", results=results), spark=spark
+    )
     lift = result.lift
     assert lift.control.people == exported.holdout
     assert lift.test.people >= exported.people
@@ -78,7 +75,7 @@ def test_lift_recovers_the_planted_lift(spark, activated: Any, tmp_path: Path) -
     assert landed
     first = json.loads(landed[0].read_text().splitlines()[0])
     assert first["event"] == "Campaign Converted" and first["messageId"].startswith("campaign-")
-    ingested = execute("ingest", ingest_stage(settings, None), settings, spark=spark)
+    ingested = run_stage(INGEST, settings, IngestRequest(), spark=spark)
     assert ingested.accepted == lift.test.converters + lift.control.converters
 
 
@@ -103,7 +100,7 @@ def test_erasure_forgets_a_person_everywhere(spark, activated: Any) -> None:
     person_id = held.first()["person_id"]
     ids = [r["id_value"] for r in identity.filter(F.col("person_id") == person_id).collect()]
     request = ErasureRequest(emails=emails[:1], user_ids=[user_id])
-    result = execute("erase", erase_stage(settings, request), settings, spark=spark)
+    result = run_stage(ERASE, settings, request, spark=spark)
     assert result.persons == [person_id]
     assert result.exports_to_reissue and result.deleted_rows["bronze/events"] > 0
     # no current row and no file of any table (data or log) mentions the person any more
@@ -131,14 +128,13 @@ def test_erasure_forgets_a_person_everywhere(spark, activated: Any) -> None:
              "context": {"consent": {"categoryPreferences": {"advertising": True}}}}
         ) + "\n"
     )  # fmt: skip
-    execute("ingest", ingest_stage(settings, None), settings, spark=spark)
-    execute("identity", identity_stage(settings), settings, spark=spark)
-    execute("profiles", profiles_stage(settings, as_of), settings, spark=spark)
-    execute("segments", segments_stage(settings, None, as_of), settings, spark=spark)
-    again = execute(
-        "export", export_stage(settings, ExportRequest(channel="meta", segment="registered_users")),
-        settings, spark=spark,
-    )  # fmt: skip
+    run_stage(INGEST, settings, IngestRequest(), spark=spark)
+    run_stage(IDENTITY, settings, IdentityRequest(), spark=spark)
+    run_stage(PROFILES, settings, ProfilesRequest(as_of), spark=spark)
+    run_stage(SEGMENTS, settings, SegmentsRequest(as_of=as_of), spark=spark)
+    again = run_stage(
+        EXPORT, settings, ExportRequest(channel="meta", segment="registered_users"), spark=spark
+    )
     back = lake.read(spark, "silver/identity_map").filter(F.col("id_value") == user_id).first()
     assert back is not None  # identity knows the new data ...
     exported_now = lake.read(spark, "gold/export_members").filter(

@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 from pyspark.sql import functions as F
 
-from dmp.driver import execute
+from dmp.driver import run_stage
 from dmp.errors import UserError
 from dmp.lake import Lake
-from dmp.stages import segments_stage
+from dmp.segments.entry import SEGMENTS, SegmentsRequest
 from tests.integration.conftest import Stages
 
 
@@ -93,4 +93,4 @@ def test_an_unknown_column_is_refused_before_reading_data(
     bad.write_text('segments:\n  - {name: typo, where: "vip_levl >= 4"}\n')
     settings = stages.world.settings
     with pytest.raises(UserError, match=r"segment 'typo': unknown column 'vip_levl'.*vip_level"):
-        execute("segments", segments_stage(settings, bad, stages.as_of), settings, spark=spark)
+        run_stage(SEGMENTS, settings, SegmentsRequest(as_of=stages.as_of, file=bad), spark=spark)

@@ -12,12 +12,12 @@ import pyarrow as pa
 import pytest
 
 from dmp.config import load_config
-from dmp.driver import execute
+from dmp.driver import run_stage
+from dmp.funnels.entry import FUNNELS, FunnelsRequest
 from dmp.funnels.settings import FunnelSettings, FunnelSpec, FunnelStep
 from dmp.funnels.transforms import funnel_events, funnel_progress, funnel_stats
 from dmp.ingest.schema import EVENTS_SCHEMA
 from dmp.lake import Lake
-from dmp.stages import funnels_stage
 
 AS_OF = date(2026, 3, 31)
 EVENTS = ("Product Viewed", "Product Added", "Checkout Started", "Order Completed")
@@ -237,7 +237,7 @@ def funnel_run(spark, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any
     segments = pa.table({"segment": ["vips", "vips"], "person_id": [ids["buyer"], ids["slow"]],
                          "as_of": [AS_OF, AS_OF]})  # fmt: skip
     lake.write_arrow(segments, "gold/segments", partition_by=["as_of"])
-    result = execute("funnels", funnels_stage(settings, AS_OF), settings, spark=spark)
+    result = run_stage(FUNNELS, settings, FunnelsRequest(AS_OF), spark=spark)
     stats = {
         (r["dimension"], r["dimension_value"], r["step"]): r.asDict()
         for r in lake.read(spark, "gold/funnels").collect()

@@ -43,12 +43,12 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from dmp.config import Settings, load_config
-from dmp.driver import execute
+from dmp.driver import run_stage
+from dmp.ingest.entry import INGEST, IngestRequest
 from dmp.ingest.partners import PartnerSpec, PartnerTime, load_partner_specs
 from dmp.ingest.reasons import QuarantineReason as R
 from dmp.ingest.stage import IngestResult
 from dmp.lake import Lake
-from dmp.stages import ingest_stage
 from tests.integration.pii_scan import scan_files
 
 SEED = 8
@@ -1315,7 +1315,7 @@ def fuzzed(spark: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fuz
     landing.write()
 
     started = time.perf_counter()
-    result = execute("ingest", ingest_stage(settings, None), settings, spark=spark)
+    result = run_stage(INGEST, settings, IngestRequest(), spark=spark)
     seconds = time.perf_counter() - started
 
     lake = Lake(settings.lake_dir)

@@ -12,7 +12,17 @@ import pytest
 from pyspark.sql import functions as F
 from pyspark.sql.types import LongType
 
-from dmp.lake import Lake, LakeError, LakeSchemaError, LakeWriteError, TableNotFound
+from dmp.lake import (
+    APPEND,
+    OVERWRITE,
+    REPLACE_PARTITIONS,
+    Lake,
+    LakeError,
+    LakeSchemaError,
+    LakeWriteError,
+    ReplacePartition,
+    TableNotFound,
+)
 from dmp.lake._source import WriteRequest, commit_files, remove_uncommitted_files
 
 ROWS = [
@@ -68,7 +78,7 @@ def test_overwrite_of_one_partition_keeps_history_and_old_version(spark, lake: L
     frame = spark.createDataFrame(ROWS, SCHEMA)
     lake.write(frame, "bronze/t", partition_by=["day"])
     replacement = spark.createDataFrame([(10, "new", dt.date(2024, 1, 1), None, 0.0, None)], SCHEMA)
-    result = lake.write(replacement, "bronze/t", mode="overwrite", replace_partitions=True)
+    result = lake.write(replacement, "bronze/t", mode=REPLACE_PARTITIONS)
     assert result.version == 1
     now = spark_rows(lake, spark, "bronze/t")
     assert [r["id"] for r in now] == [3, 4, 10]
@@ -86,10 +96,10 @@ def test_replace_where_rejects_rows_outside_the_partition(spark, lake: Lake) -> 
     frame = spark.createDataFrame(ROWS, SCHEMA)
     lake.write(frame, "bronze/t", partition_by=["day"])
     with pytest.raises(LakeWriteError, match="do not match the partition"):
-        lake.write(frame, "bronze/t", mode="overwrite", replace_where={"day": dt.date(2024, 1, 1)})
+        lake.write(frame, "bronze/t", mode=ReplacePartition({"day": dt.date(2024, 1, 1)}))
     assert lake.version("bronze/t") == 0
     only_day = frame.filter("day = date'2024-01-02'")
-    lake.write(only_day, "bronze/t", mode="overwrite", replace_where={"day": dt.date(2024, 1, 2)})
+    lake.write(only_day, "bronze/t", mode=ReplacePartition({"day": dt.date(2024, 1, 2)}))
     assert [r["id"] for r in spark_rows(lake, spark, "bronze/t")] == [1, 2, 3, 4]
     assert lake.version("bronze/t") == 1
 
@@ -99,7 +109,7 @@ def test_full_overwrite_and_append(spark, lake: Lake) -> None:
     lake.write(frame, "silver/t")
     lake.write(frame.limit(1), "silver/t")
     assert lake.count("silver/t") == 5
-    lake.write(frame.filter("id > 2"), "silver/t", mode="overwrite")
+    lake.write(frame.filter("id > 2"), "silver/t", mode=OVERWRITE)
     assert [r["id"] for r in spark_rows(lake, spark, "silver/t")] == [3, 4]
 
 
@@ -215,6 +225,26 @@ def test_stats_carry_counts_min_max_and_nulls(spark, lake: Lake) -> None:
     assert table.count() == 4
 
 
+def test_write_modes_append_replace_one_partition_and_refuse_what_cannot_be(
+    spark, lake: Lake
+) -> None:
+    frame = spark.createDataFrame(ROWS, SCHEMA)
+    lake.write(frame.filter("id <= 2"), "bronze/t", partition_by=["day"])
+    lake.write(frame.filter("id > 2"), "bronze/t", mode=APPEND)
+    assert [r["id"] for r in spark_rows(lake, spark, "bronze/t")] == [1, 2, 3, 4]
+    # no rows for one partition: a static overwrite empties it, a dynamic one changes nothing
+    lake.write(frame.limit(0), "bronze/t", mode=REPLACE_PARTITIONS)
+    assert lake.count("bronze/t") == 4 and lake.version("bronze/t") == 1
+    lake.write(frame.limit(0), "bronze/t", mode=ReplacePartition({"day": dt.date(2024, 1, 1)}))
+    assert [r["id"] for r in spark_rows(lake, spark, "bronze/t")] == [3, 4]
+    with pytest.raises(LakeError, match=r"non-partition columns \['name'\]"):
+        lake.write(frame, "bronze/t", mode=ReplacePartition({"name": "a"}))
+    lake.write(frame, "silver/flat")
+    with pytest.raises(LakeError, match="not partitioned"):
+        lake.write(frame, "silver/flat", mode=REPLACE_PARTITIONS)
+    assert lake.version("bronze/t") == 2 and lake.version("silver/flat") == 0
+
+
 def test_idempotency_key_skips_a_repeated_write(spark, lake: Lake) -> None:
     frame = spark.createDataFrame(ROWS, SCHEMA)
     first = lake.write(frame, "bronze/t", txn=("ingest-2024-01-01", 1))
@@ -231,7 +261,7 @@ def test_commit_reopens_the_table_so_an_overwrite_wins_over_a_stale_view(spark, 
     request = WriteRequest(
         table_root=str(lake.path("bronze/t")),
         write_id="stale0000",
-        mode="overwrite",
+        mode=OVERWRITE,
         target_schema=schema,
         partition_by=(),
     )
@@ -259,7 +289,7 @@ def test_orphans_of_failed_attempts_are_removed_and_committed_files_never(
 def test_vacuum_removes_replaced_files(spark, lake: Lake) -> None:
     frame = spark.createDataFrame(ROWS, SCHEMA)
     lake.write(frame, "bronze/t")
-    lake.write(frame.limit(1), "bronze/t", mode="overwrite")
+    lake.write(frame.limit(1), "bronze/t", mode=OVERWRITE)
     assert len(_data_files(lake.path("bronze/t"))) > 1
     with pytest.raises(LakeError, match="vacuum of bronze/t refused"):
         lake.vacuum("bronze/t", retention_hours=1)  # 7-day minimum unless told otherwise

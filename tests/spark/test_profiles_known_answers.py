@@ -11,10 +11,10 @@ import pyarrow as pa
 import pytest
 
 from dmp.config import load_config
-from dmp.driver import execute
+from dmp.driver import run_stage
 from dmp.ingest.schema import EVENTS_SCHEMA
 from dmp.lake import Lake
-from dmp.stages import profiles_stage
+from dmp.profiles.entry import PROFILES, ProfilesRequest
 
 AS_OF = date(2026, 3, 31)
 END = datetime.combine(AS_OF + timedelta(days=1), time.min, tzinfo=UTC)
@@ -109,7 +109,7 @@ def profiles(spark, tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[
     log.event("consent", day(20), "Product Viewed", consent_advertising=True, consent_email=True)
     log.event("consent", day(10), "Product Viewed", consent_advertising=False)
     log.write(Lake(settings.lake_dir))
-    result = execute("profiles", profiles_stage(settings, AS_OF), settings, spark=spark)
+    result = run_stage(PROFILES, settings, ProfilesRequest(AS_OF), spark=spark)
     assert result.persons == len(log.people)
     rows = Lake(settings.lake_dir).read(spark, "silver/profiles").collect()
     by_user = {r["user_ids"][0]: r.asDict(recursive=True) for r in rows}

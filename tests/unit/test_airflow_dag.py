@@ -8,6 +8,7 @@ the task each stage becomes and the chain between them.
 from __future__ import annotations
 
 import ast
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -17,11 +18,12 @@ import pytest
 
 from dmp.cli import main
 from dmp.config import Settings, load_config
-from dmp.lake import Lake
+from dmp.lake import OVERWRITE, Lake
 from dmp.pipeline import runner
 from dmp.pipeline.runner import PIPELINE_STAGES, run_pipeline
 from dmp.pipeline.settings import PipelineAudience
 from dmp.runlog import Run
+from dmp.stages import Stage
 
 DAG_FILE = Path(__file__).resolve().parents[2] / "jobs" / "airflow_daily.py"
 
@@ -140,41 +142,49 @@ def test_the_runner_runs_its_steps_in_pipeline_stage_order(tmp_path: Path) -> No
 # --- stage-by-stage runs keep the runner's skip rules ------------------------------------
 
 
+@dataclass(frozen=True)
+class _Day:
+    """A fake stage's request: ``up_to`` (ingest) or ``as_of`` (a dated snapshot)."""
+
+    up_to: date | None = None
+    as_of: date | None = None
+
+
 def _fake_steps(identity_config: str, landing: dict[str, int]) -> Any:
     """Three steps on tiny tables: ingest (when files are pending) -> identity -> profiles."""
 
-    def writer(name: str, reads: tuple[str, ...]) -> Any:
-        def stage(spark: None, run: Run) -> None:
+    def writer(job: str, name: str, reads: tuple[str, ...], config: str | None = None) -> Any:
+        def run(spark: None, settings: Settings, run: Run, request: _Day) -> None:
             for table in reads:
                 version = run.lake.version(table)
                 assert version is not None
                 run.inputs[table] = version
-            run.write_arrow(pa.table({"x": [1]}), name, mode="overwrite")
+            run.write_arrow(pa.table({"x": [1]}), name, mode=OVERWRITE)
             if name == "bronze/e":
                 landing["pending"] = 0
 
-        return stage
+        return Stage(
+            name=job, request=_Day, run=run, reads=reads, writes=(name,), needs_spark=False,
+            config=None if config is None else (lambda settings: config),
+        )  # fmt: skip
 
     def steps(settings: Settings, day: date) -> list[runner._Step]:
         return [
             runner._Step(
                 "ingest",
-                "ingest",
-                {"up_to": day},
-                writer("bronze/e", ()),
+                writer("ingest", "bronze/e", ()),
+                _Day(up_to=day),
                 lambda: landing["pending"] > 0,
             ),
             runner._Step(
                 "identity",
-                "identity",
-                {"config": identity_config},
-                writer("silver/m", ("bronze/e",)),
+                writer("identity", "silver/m", ("bronze/e",), identity_config),
+                _Day(),
             ),
             runner._Step(
                 "profiles",
-                "profiles",
-                {"as_of": day},
-                writer("silver/p", ("bronze/e", "silver/m")),
+                writer("profiles", "silver/p", ("bronze/e", "silver/m")),
+                _Day(as_of=day),
             ),
         ]
 
@@ -192,10 +202,6 @@ def test_stage_tasks_keep_the_skip_rules(
     settings = load_config(home=tmp_path, environ={"DMP__PIPELINE__OPTIMIZE": "false"})
     assert not settings.pipeline.optimize
     monkeypatch.setattr(runner, "session_for", lambda *a, **k: None)
-    real_execute = runner.execute
-    monkeypatch.setattr(
-        runner, "execute", lambda *a, **k: real_execute(*a, **{**k, "needs_spark": False})
-    )
     landing = {"pending": 1}
     day = date(2026, 1, 2)
 

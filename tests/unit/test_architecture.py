@@ -102,6 +102,7 @@ def test_notebooks_use_only_the_public_api() -> None:
 
     allowed = {f"dmp.{name}" for name in FACADES} | {
         "dmp.config", "dmp.driver", "dmp.lake", "dmp.tables", "dmp.demo", "dmp.stages",
+        "dmp.registry",
     }  # fmt: skip
     used = set()
     for path in sorted((ROOT / "notebooks").glob("*.ipynb")):

@@ -136,17 +136,13 @@ def test_truth_scoring_is_off_unless_a_truth_folder_is_configured(
     conf: Path, tmp_path: Path
 ) -> None:
     from dmp.errors import UserError
-    from dmp.lookalike import SeedRequest
-    from dmp.stages import lookalike_stage
+    from dmp.lookalike.entry import LOOKALIKE, LookalikeRequest
 
     (tmp_path / "truth").mkdir()  # a folder alone switches nothing on
     plain = load_config(home=tmp_path, conf_dir=conf, environ={})
     assert plain.truth_dir is None
     with pytest.raises(UserError, match=r"--truth-product .* evaluation\.truth_dir"):
-        lookalike_stage(
-            plain, name="x", seed=SeedRequest(segment="vip"), method=None, as_of=None,
-            truth_product="P1",
-        )  # fmt: skip
+        LOOKALIKE.bind(plain, LookalikeRequest(name="x", segment="vip", truth_product="P1"))
     on = load_config(home=tmp_path, conf_dir=conf, environ={"DMP__EVALUATION__TRUTH_DIR": "truth"})
     assert on.truth_dir == tmp_path / "truth"
     assert plain.with_truth().truth_dir == tmp_path / "truth"
