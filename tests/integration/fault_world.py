@@ -177,15 +177,40 @@ class StageRun:
 
 @dataclass
 class Chain:
-    """The uninterrupted run of every writing stage on the tiny world."""
+    """The uninterrupted run of the writing stages on the tiny world, built lazily: asking for
+    a stage runs the stages before it that have not run yet (``make test`` needs only the
+    first ones)."""
 
+    folder: Path
     conf: Path
     home: Path
     stages: dict[str, StageRun] = field(default_factory=dict)
+    _pending: Iterator[tuple[str, list[str]]] | None = None
 
     @property
     def settings(self) -> Settings:
         return settings_for(self.home, self.conf)
+
+    def stage(self, name: str) -> StageRun:
+        """The run of stage ``name``, running it (and those before it) if needed."""
+        if self._pending is None:
+            self._pending = stage_commands(self)
+        while name not in self.stages:
+            step, argv = next(self._pending)
+            before = self.folder / f"before-{step}"
+            shutil.copytree(self.home, before)
+            trace = self.folder / f"trace-{step}"
+            state_before = state(self.settings)
+            run_in_process(self.conf, self.home, argv, trace)
+            self.stages[step] = StageRun(
+                name=step,
+                argv=argv,
+                before=before,
+                trace=trace.read_text().splitlines(),
+                state_before=state_before,
+                state_after=state(self.settings),
+            )
+        return self.stages[name]
 
 
 def stage_commands(chain: Chain) -> Iterator[tuple[str, list[str]]]:
@@ -224,25 +249,10 @@ def erased_user(settings: Settings) -> str:
     return min(users)
 
 
-def build_chain(folder: Path) -> Chain:
-    """Generate the world and run every writing stage once, uninterrupted, with snapshots."""
+def new_chain(folder: Path) -> Chain:
+    """Generate the world under ``folder``; stages run when :meth:`Chain.stage` asks."""
     conf = make_conf(folder)
     home = folder / "home"
     generate_world(SPEC, home)
     shutil.rmtree(home / "truth")
-    chain = Chain(conf, home)
-    for name, argv in stage_commands(chain):
-        before = folder / f"before-{name}"
-        shutil.copytree(home, before)
-        trace = folder / f"trace-{name}"
-        state_before = state(chain.settings)
-        run_in_process(conf, home, argv, trace)
-        chain.stages[name] = StageRun(
-            name=name,
-            argv=argv,
-            before=before,
-            trace=trace.read_text().splitlines(),
-            state_before=state_before,
-            state_after=state(chain.settings),
-        )
-    return chain
+    return Chain(folder, conf, home)
