@@ -9,6 +9,7 @@ uninterrupted run started from. Killed runs are real ``python -m dmp`` subproces
 from __future__ import annotations
 
 import gzip
+import json
 import os
 import shutil
 import signal
@@ -197,12 +198,19 @@ class Chain:
             self._pending = stage_commands(self)
         while name not in self.stages:
             step, argv = next(self._pending)
+            saved = self.folder / f"stage-{step}.json"
+            if saved.exists():  # a chain kept from an earlier session (DMP_FAULTS_DIR)
+                data = json.loads(saved.read_text())
+                self.stages[step] = StageRun(**{**data, "before": Path(data["before"])})
+                continue
             before = self.folder / f"before-{step}"
+            shutil.rmtree(before, ignore_errors=True)
             shutil.copytree(self.home, before)
             trace = self.folder / f"trace-{step}"
+            trace.unlink(missing_ok=True)
             state_before = state(self.settings)
             run_in_process(self.conf, self.home, argv, trace)
-            self.stages[step] = StageRun(
+            run = StageRun(
                 name=step,
                 argv=argv,
                 before=before,
@@ -210,6 +218,8 @@ class Chain:
                 state_before=state_before,
                 state_after=state(self.settings),
             )
+            saved.write_text(json.dumps({**run.__dict__, "before": str(before)}))
+            self.stages[step] = run
         return self.stages[name]
 
 
@@ -250,9 +260,18 @@ def erased_user(settings: Settings) -> str:
 
 
 def new_chain(folder: Path) -> Chain:
-    """Generate the world under ``folder``; stages run when :meth:`Chain.stage` asks."""
-    conf = make_conf(folder)
+    """Generate the world under ``folder``; stages run when :meth:`Chain.stage` asks.
+
+    A folder that already holds a chain (``DMP_FAULTS_DIR`` kept from an earlier session,
+    for working on one stage's points) is reused as it is.
+    """
+    conf = folder / "conf"
     home = folder / "home"
-    generate_world(SPEC, home)
-    shutil.rmtree(home / "truth")
+    if not (folder / "generated").exists():
+        shutil.rmtree(conf, ignore_errors=True)
+        shutil.rmtree(home, ignore_errors=True)
+        make_conf(folder)
+        generate_world(SPEC, home)
+        shutil.rmtree(home / "truth")
+        (folder / "generated").touch()
     return Chain(folder, conf, home)

@@ -78,8 +78,12 @@ SYSTEM = pytest.mark.system
 
 @pytest.fixture(scope="module")
 def chain(spark: Any, tmp_path_factory: pytest.TempPathFactory) -> Chain:
-    """The uninterrupted chain with its snapshots, traces and digests."""
-    return new_chain(tmp_path_factory.mktemp("faults"))
+    """The uninterrupted chain with its snapshots, traces and digests (kept in
+    ``$DMP_FAULTS_DIR`` across sessions when set)."""
+    kept = os.environ.get("DMP_FAULTS_DIR")
+    if kept:
+        Path(kept).mkdir(parents=True, exist_ok=True)
+    return new_chain(Path(kept) if kept else tmp_path_factory.mktemp("faults"))
 
 
 def _kill_and_resume(chain: Chain, stage: StageRun, point: str, folder: Path) -> list[str]:
@@ -100,15 +104,36 @@ def _kill_and_resume(chain: Chain, stage: StageRun, point: str, folder: Path) ->
         now = killed.get(table)
         if now != stage.state_before.get(table) and now != stage.state_after.get(table):
             problems.append(f"{point}: {table} is neither as before the stage nor complete")
-    if killed == stage.state_after and stage.name == "export":
+    complete = killed == stage.state_after
+    if complete and stage.name == "export":
         return problems  # published: a second export would be a second delivery
+    if complete and stage.name == "erase" and not _erasure_problems(settings):
+        # Finished and journaled: the same command again is refused ("none of the given
+        # identifiers is known"), as it is after an uninterrupted erasure.
+        return problems + _erased_everywhere(settings, stage.argv[-1])
     run_in_process(chain.conf, home, stage.argv)
     resumed = state(settings)
     for table in sorted(set(resumed) | set(stage.state_after)):
         if resumed.get(table) != stage.state_after.get(table):
             problems.append(f"{point}: after the re-run {table} differs from the uninterrupted run")
     problems += [f"{point}: {p}" for p in _erasure_problems(settings)]
+    if stage.name == "erase":
+        problems += [f"{point}: {p}" for p in _erased_everywhere(settings, stage.argv[-1])]
     return problems
+
+
+def _erased_everywhere(settings: Any, user_id: str) -> list[str]:
+    """No data or log file of a non-ops table still holds the erased user id (vacuum and
+    history purge ran to the end)."""
+    needle = user_id.encode()
+    found = []
+    for folder, _, names in os.walk(settings.lake_dir):
+        if "ops" in Path(folder).parts:
+            continue
+        for name in names:
+            if needle in (Path(folder) / name).read_bytes():
+                found.append(f"{Path(folder, name).relative_to(settings.lake_dir)} holds the user")
+    return found
 
 
 def _erasure_problems(settings: Any) -> list[str]:

@@ -188,3 +188,23 @@ def test_a_purge_killed_half_way_is_completed_with_the_retention_restored(
     ]
     with pytest.raises(Exception, match=r"(?i)version|not found|log"):
         lake.read_arrow("gold/things", version=0)
+
+
+def test_an_erasure_suppress_step_repeated_after_a_kill_adds_nobody_twice(
+    tmp_path: Path,
+) -> None:
+    """Erasure's suppress step killed after its commit and before its journal entry runs
+    again on resume; the suppression list used to get every identifier twice."""
+    from dmp.export.suppression import add_to_suppression
+    from dmp.runlog import Run
+    from dmp.tables import SUPPRESSION_TABLE
+
+    lake = Lake(tmp_path / "lake")
+    entries = [("user_id", "u-1"), ("email_sha256", "ab" * 32), ("person_id", "p-1")]
+    assert add_to_suppression(Run("erase", lake), entries, reason="erased") == 3
+    assert add_to_suppression(Run("erase", lake), entries[1:], reason="erased") == 0
+    assert add_to_suppression(Run("erase", lake), [("user_id", "u-2")], reason="erased") == 1
+    keys = lake.read_arrow(SUPPRESSION_TABLE, columns=["id_type", "id_value"]).to_pylist()
+    assert sorted((k["id_type"], k["id_value"]) for k in keys) == sorted(
+        [*entries, ("user_id", "u-2")]
+    )
