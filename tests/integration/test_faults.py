@@ -186,7 +186,7 @@ def test_a_kill_at_every_commit_point_of_each_stage(
 def test_every_writing_stage_reaches_named_commit_points(chain: Chain) -> None:
     """The trace names the commits the issue lists, so the tier kills where it matters."""
     expected = {
-        "ingest": ["bronze/quarantine", "bronze/events", "ops/ingested_files"],
+        "ingest": ["bronze/quarantine", "bronze/events"],
         "identity": ["silver/identity_map"],
         "profiles": ["silver/profiles"],
         "segments": ["gold/segments"],
@@ -198,6 +198,14 @@ def test_every_writing_stage_reaches_named_commit_points(chain: Chain) -> None:
         for table in tables:
             for phase in ("before", "commit", "after"):
                 assert f"write.{phase}@{table}" in trace, (stage_name, phase, table)
+    # Driver-side delta-rs commits (small tables) have no separate commit point.
+    ingest = chain.stage("ingest").trace
+    assert ingest[-4:] == [
+        "write.before@ops/ingested_files",
+        "write.after@ops/ingested_files",
+        "write.before@ops/runs",
+        "write.after@ops/runs",
+    ], ingest
     lookalike = chain.stage("lookalike").trace
     assert "mlflow.register.before@lal_faults" in lookalike or any(
         p.startswith("mlflow.register.before@") for p in lookalike
