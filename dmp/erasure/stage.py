@@ -35,6 +35,7 @@ from pyspark.sql import functions as F
 from dmp.config import Settings
 from dmp.erasure.journal import FINISHED, ErasureJournal, JournaledRequest
 from dmp.errors import UserError
+from dmp.faults import commit_point
 from dmp.lake import Lake
 from dmp.runlog import Run
 from dmp.tables import IDENTIFIER_TABLES, PERSON_TABLES
@@ -316,7 +317,11 @@ def _complete(
             continue
         if before_step is not None:
             before_step(name)
-        journal.mark(item, name, action())
+        commit_point("erase.before", name)
+        detail = action()
+        # Done but not yet journaled: the re-run repeats the step, which must be harmless.
+        commit_point("erase.done", name)
+        journal.mark(item, name, detail)
     journal.mark(item, FINISHED, {})
 
 

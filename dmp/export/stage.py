@@ -26,6 +26,7 @@ from dmp.export.channels import Channel, channel
 from dmp.export.files import TEMP_PREFIX, FilePart, clean_stale, publish, write_parts
 from dmp.export.layouts import channel_rows, contact_points
 from dmp.export.suppression import suppressed_people
+from dmp.faults import commit_point
 from dmp.runlog import Run
 from dmp.tables import EVENTS_TABLE, IDENTITY_MAP_TABLE, MEMBERS_TABLE, PROFILES_TABLE
 
@@ -155,7 +156,10 @@ def export(
                     F.lit(day).alias("as_of"),
                 )  # fmt: skip
                 run.write(stamped, MEMBERS_TABLE, partition_by=["name"])
+                subject = f"{name}/{request.channel}"
+                commit_point("export.publish.before", subject)
                 result.folder = publish(temporary, base / export_id, manifest)
+                commit_point("export.publish.after", subject)
     run.count("people_exported", result.people)
     run.count("holdout", result.holdout)
     return result

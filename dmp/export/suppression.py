@@ -31,11 +31,22 @@ _SCHEMA = pa.schema(
 def add_to_suppression(
     run: Run, identifiers: Iterable[tuple[str, str]], reason: str, note: str = ""
 ) -> int:
-    """Append ``(id_type, id_value)`` pairs (hashed or pseudonymous ids only) with a reason."""
+    """Append ``(id_type, id_value)`` pairs (hashed or pseudonymous ids only) with a reason.
+
+    Pairs already on the list are not added again: the list is a set, and an erasure step
+    killed after this commit but before its journal entry repeats it.
+
+    Returns:
+        How many pairs were added.
+    """
     now = datetime.now(UTC)
+    listed: set[tuple[str, str]] = set()
+    if run.lake.exists(SUPPRESSION_TABLE):
+        keys = run.lake.read_arrow(SUPPRESSION_TABLE, columns=["id_type", "id_value"])
+        listed = {(r["id_type"], r["id_value"]) for r in keys.to_pylist()}
     rows = [
         {"id_type": t, "id_value": v, "reason": reason, "note": note, "added_at": now}
-        for t, v in sorted(set(identifiers))
+        for t, v in sorted(set(identifiers) - listed)
     ]
     if rows:
         run.write_arrow(pa.Table.from_pylist(rows, schema=_SCHEMA), SUPPRESSION_TABLE)

@@ -48,13 +48,18 @@ def repeated_lines(
     matched = ranked.join(known, ["source", "message_id"], "left")
     copies = matched.filter(F.col("_bronze_hash").isNotNull() | (F.col("_rank") > 1))
     same_body = F.col("message_hash") == F.coalesce(F.col("_bronze_hash"), F.col("_first_hash"))
+    seen = quarantined_before.select("source_file", "source_line").distinct()
+    # A conflicting copy quarantined by an earlier run (one killed after its quarantine
+    # commit, before its events commit) is a duplicate now, like any re-read bad line.
+    earlier = seen.withColumn("_quarantined_before", F.lit(True))
+    copies = copies.join(earlier, ["source_file", "source_line"], "left")
+    conflict = ~same_body & F.col("_quarantined_before").isNull()
     copies = copies.select(
         "source_file",
         "source_line",
-        F.when(same_body, F.lit(DUPLICATE)).otherwise(F.lit(QUARANTINED)).alias("_outcome"),
-        F.when(~same_body, F.lit(QuarantineReason.DUPLICATE_CONFLICT.value)).alias("_reason"),
+        F.when(conflict, F.lit(QUARANTINED)).otherwise(F.lit(DUPLICATE)).alias("_outcome"),
+        F.when(conflict, F.lit(QuarantineReason.DUPLICATE_CONFLICT.value)).alias("_reason"),
     )
-    seen = quarantined_before.select("source_file", "source_line").distinct()
     reread = (
         parsed.filter(F.col("reason").isNotNull())
         .select("source_file", "source_line")

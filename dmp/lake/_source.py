@@ -22,6 +22,7 @@ import pyarrow.parquet as pq
 from pyspark.sql.datasource import DataSource, DataSourceArrowWriter, WriterCommitMessage
 from pyspark.sql.types import StructType
 
+from dmp.faults import kill_now
 from dmp.lake._files import (
     FileStats,
     WrittenFile,
@@ -53,6 +54,8 @@ class WriteRequest:
     txn: tuple[str, int] | None = None
     metadata: dict[str, str] = field(default_factory=dict)
     max_rows_per_file: int = 5_000_000
+    kill_driver: int | None = None
+    """Fault-injection tier only: SIGKILL this pid (the driver) at the commit (dmp.faults)."""
 
     def to_options(self) -> dict[str, str]:
         """Encode as string options."""
@@ -254,6 +257,9 @@ def commit_files(request: WriteRequest, files: Sequence[WrittenFile]) -> None:
     transactions = [Transaction(request.txn[0], request.txn[1])] if request.txn else None
     properties = CommitProperties(custom_metadata=metadata, app_transactions=transactions)
     partition_by = list(request.partition_by) or None
+    if request.kill_driver is not None:
+        # Data files are on disk, the log entry is not: the moment a kill -9 hurts most.
+        kill_now(request.kill_driver)
 
     if not DeltaTable.is_deltatable(root):
         create_table_with_add_actions(

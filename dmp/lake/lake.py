@@ -8,7 +8,9 @@ Tables stay standard Delta: readable by delta-rs, Polars, DuckDB and delta-spark
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import os
 import re
 import uuid
 from collections.abc import Mapping, Sequence
@@ -20,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 
 from dmp.errors import root_cause
+from dmp.faults import armed, commit_point, point_name
 from dmp.lake._files import partition_value_string
 from dmp.lake._schema import arrow_to_spark, nullable_schema, plan_schema, spark_to_arrow
 from dmp.lake.errors import LakeError, LakeWriteError, TableNotFound
@@ -42,6 +45,11 @@ _log = logging.getLogger(__name__)
 _TABLE_NAME = re.compile(r"^[a-z][a-z0-9_]*/[a-z][a-z0-9_]*$")
 _UNSUPPORTED_FEATURES = {"deletionVectors", "columnMapping"}
 _MAINTENANCE_OPERATIONS = frozenset({"OPTIMIZE", "VACUUM START", "VACUUM END"})
+
+_LOG_RETENTION = "delta.logRetentionDuration"
+_DEFAULT_LOG_RETENTION = "interval 30 days"
+_PURGE_RETENTION = "interval 0 seconds"
+_RETENTION_BEFORE_PURGE = "dmp.logRetentionBeforePurge"
 
 
 @dataclass(frozen=True)
@@ -295,6 +303,11 @@ class Lake:
         )
         _register_sink(df.sparkSession, DeltaSink)
         path.mkdir(parents=True, exist_ok=True)
+        commit_point("write.before", name)
+        if armed(point_name("write.commit", name)):
+            # The Delta commit runs in a Python worker: it kills this process (and itself)
+            # once the data files are written, before the log entry.
+            request = dataclasses.replace(request, kill_driver=os.getpid())
         try:
             (
                 frame.write.format(DeltaSink.name())
@@ -307,6 +320,7 @@ class Lake:
             raise LakeWriteError(
                 f"writing {name} failed; it stays at version {before}: {root_cause(error)}"
             ) from error
+        commit_point("write.after", name)
         return self._result_of(name, request.write_id)
 
     def write_arrow(
@@ -357,6 +371,7 @@ class Lake:
         write_id = uuid.uuid4().hex
         custom = {"dmp.table": name, "dmp.write_id": write_id, "dmp.rows": str(data.num_rows)}
         custom.update(metadata or {})
+        commit_point("write.before", name)
         try:
             write_deltalake(
                 str(path),
@@ -368,6 +383,7 @@ class Lake:
             )
         except Exception as error:
             raise LakeWriteError(f"writing {name} failed: {error}") from error
+        commit_point("write.after", name)
         return self._result_of(name, write_id)
 
     def _result_of(self, name: str, write_id: str) -> WriteResult:
@@ -428,12 +444,14 @@ class Lake:
 
         table = self._open(name)
         custom = {"dmp.table": name, **dict(metadata or {})}
+        commit_point("delete.before", name)
         try:
             metrics = table.delete(
                 predicate, commit_properties=CommitProperties(custom_metadata=custom)
             )
         except Exception as error:
             raise LakeWriteError(f"deleting from {name} failed: {error}") from error
+        commit_point("delete.after", name)
         return int(metrics.get("num_deleted_rows", 0) or 0)
 
     def update(
@@ -453,6 +471,7 @@ class Lake:
 
         table = self._open(name)
         custom = {"dmp.table": name, **dict(metadata or {})}
+        commit_point("update.before", name)
         try:
             metrics = table.update(
                 updates=dict(updates),
@@ -461,6 +480,7 @@ class Lake:
             )
         except Exception as error:
             raise LakeWriteError(f"updating {name} failed: {error}") from error
+        commit_point("update.after", name)
         return int(metrics.get("num_updated_rows", 0) or 0)
 
     def vacuum(
@@ -480,6 +500,8 @@ class Lake:
         leftovers of failed task attempts.
         """
         table = self._open(name)
+        if not dry_run:
+            commit_point("vacuum.before", name)
         try:
             deleted = table.vacuum(
                 retention_hours=retention_hours,
@@ -489,6 +511,8 @@ class Lake:
             )
         except Exception as error:
             raise LakeError(f"vacuum of {name} refused: {error}") from error
+        if not dry_run:
+            commit_point("vacuum.after", name)
         return list(deleted)
 
     def optimize(
@@ -512,6 +536,7 @@ class Lake:
 
         table = self._open(name)
         custom = {"dmp.table": name, **dict(metadata or {})}
+        commit_point("optimize.before", name)
         try:
             metrics = table.optimize.compact(
                 target_size=target_size,
@@ -519,6 +544,7 @@ class Lake:
             )
         except Exception as error:
             raise LakeWriteError(f"compacting {name} failed: {root_cause(error)}") from error
+        commit_point("optimize.after", name)
         return {
             "files_removed": int(metrics.get("numFilesRemoved", 0) or 0),
             "files_added": int(metrics.get("numFilesAdded", 0) or 0),
@@ -530,17 +556,32 @@ class Lake:
         commit files before it. Old commits carry per-file statistics (min/max values), so
         vacuuming data files alone would leave values of deleted rows in the log.
         """
-        retention = "delta.logRetentionDuration"
         table = self._open(name)
-        previous = table.metadata().configuration.get(retention) or "interval 30 days"
+        configuration = table.metadata().configuration
+        # The retention is lowered for the purge and set back afterwards. A purge killed in
+        # between leaves the lowered value, so the value to restore is kept in the table
+        # itself, and a repeated purge restores it instead of the lowered one.
+        previous = configuration.get(_RETENTION_BEFORE_PURGE) or configuration.get(
+            _LOG_RETENTION, _DEFAULT_LOG_RETENTION
+        )
+        commit_point("purge.before", name)
         try:
-            table.alter.set_table_properties({retention: "interval 0 seconds"})
+            table.alter.set_table_properties(
+                {_LOG_RETENTION: _PURGE_RETENTION, _RETENTION_BEFORE_PURGE: previous},
+                raise_if_not_exists=False,
+            )
+            commit_point("purge.lowered", name)
             table = self._open(name)
             table.create_checkpoint()
             table.cleanup_metadata()
-            self._open(name).alter.set_table_properties({retention: previous})
+            commit_point("purge.cleaned", name)
+            self._open(name).alter.set_table_properties(
+                {_LOG_RETENTION: previous, _RETENTION_BEFORE_PURGE: ""},
+                raise_if_not_exists=False,
+            )
         except Exception as error:
             raise LakeError(f"purging the history of {name} failed: {error}") from error
+        commit_point("purge.after", name)
 
     def tables(self) -> list[TableInfo]:
         """Every table under the root, sorted by name."""

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from dmp.evaluation.lift import metric_key
+from dmp.faults import commit_point
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -207,6 +208,7 @@ def write_report(inputs: ReportInputs, folder: Path) -> dict[str, Path]:
         reach.to_csv(temporary / "reach.csv", index=False)
         (temporary / "report.html").write_text(_html(inputs, charts), encoding="utf-8")
         names = [*sorted(p.name for p in temporary.iterdir() if p.suffix != ".html"), "report.html"]
+        commit_point("report.publish.before", folder.parent.name)
         if folder.exists():
             for name in names:
                 os.replace(temporary / name, folder / name)
@@ -216,6 +218,7 @@ def write_report(inputs: ReportInputs, folder: Path) -> dict[str, Path]:
     except BaseException:
         shutil.rmtree(temporary, ignore_errors=True)
         raise
+    commit_point("report.publish.after", folder.parent.name)
     return {name: folder / name for name in names}
 
 

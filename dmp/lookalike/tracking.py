@@ -22,6 +22,7 @@ import pandas as pd
 
 from dmp.config import Settings
 from dmp.errors import StageFailed
+from dmp.faults import commit_point
 from dmp.lookalike.models import LookalikeModel
 from dmp.naming import check_name
 
@@ -202,10 +203,13 @@ def log_build(
     registered_name = registered_version = None
     if settings.lookalike.register_model:
         registered_name = model_name(audience)
+        commit_point("mlflow.register.before", registered_name)
         version = mlflow.register_model(info.model_uri, registered_name)
         registered_version = str(version.version)
+        commit_point("mlflow.register.after", registered_name)
         client = mlflow.tracking.MlflowClient()
         client.set_registered_model_alias(registered_name, "current", registered_version)
+        commit_point("mlflow.alias.after", registered_name)
     return TrackedRun(
         run_id=run_id,
         experiment_id=experiment_id,

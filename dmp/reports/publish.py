@@ -9,6 +9,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
 
+from dmp.faults import commit_point
+
 Replace = Literal["files", "folder"]
 
 
@@ -47,6 +49,7 @@ def publish_files(
     retired = folder.parent / f".{folder.name}.old-{uuid.uuid4().hex[:8]}"
     temporary.mkdir()
     names = sorted(files, key=lambda n: (n.endswith(".html"), n))  # HTML last
+    commit_point("report.publish.before", folder.parent.name)
     try:
         for name in names:
             content = files[name]
@@ -69,4 +72,5 @@ def publish_files(
             os.rename(retired, folder)
         raise
     shutil.rmtree(retired, ignore_errors=True)
+    commit_point("report.publish.after", folder.parent.name)
     return {name: folder / name for name in names}

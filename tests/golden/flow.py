@@ -35,6 +35,7 @@ SEED_SEGMENT = "active_buyers"
 VOLATILE: dict[str, frozenset[str]] = {
     "*": frozenset({"ingested_at", "run_id", "export_id", "changed_at"}),
     "ops/runs": frozenset({"*"}),
+    "ops/suppression": frozenset({"added_at", "note"}),  # the note names the erasure request
 }
 _SKIPPED_TABLES = frozenset({"ops/runs"})
 
