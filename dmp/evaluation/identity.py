@@ -41,7 +41,12 @@ def truth_identifiers(spark: SparkSession, truth_dir: Path, default_country_code
 
     E-mails and phones are normalised and hashed exactly as ingestion does.
     """
-    from dmp.privacy.columns import email_normalized, phone_normalized, sha256_hex_col
+    from dmp.privacy.columns import (
+        email_normalized,
+        phone_normalized,
+        pseudonymous_id_col,
+        sha256_hex_col,
+    )
 
     truth = spark.read.parquet(str(truth_dir / "identifiers")).filter(
         ~F.col("shared") & ~F.col("garbage")
@@ -61,6 +66,9 @@ def truth_identifiers(spark: SparkSession, truth_dir: Path, default_country_code
         )
         .when(kind == "beta_uid", F.concat(F.lit("mobi_beta:"), value))
         .when(kind.isin("device_id", "advertising_id"), F.lower(value))
+        .when(
+            kind.isin("user_id", "anonymous_id"), pseudonymous_id_col(value, default_country_code)
+        )
         .otherwise(value)
     )
     return (

@@ -119,9 +119,9 @@ def _row(decoded: Decoded, raw: bytes, line_number: int, ctx: ParseContext) -> d
         "sent_at": decoded.sent_at,
         "received_at": decoded.received_at or ctx.ingested_at,
         "channel": _channel(event, context, device_id),
-        "user_id": pseudonymous_id(_identifier(event.userId)),
-        "anonymous_id": pseudonymous_id(_identifier(event.anonymousId)),
-        "previous_id": pseudonymous_id(_identifier(event.previousId))
+        "user_id": pseudonymous_id(_identifier(event.userId), ctx.default_country_code),
+        "anonymous_id": pseudonymous_id(_identifier(event.anonymousId), ctx.default_country_code),
+        "previous_id": pseudonymous_id(_identifier(event.previousId), ctx.default_country_code)
         if event.type == "alias"
         else None,
         "device_id": _lower(_identifier(device_id)),

@@ -202,11 +202,14 @@ def _parse_event(text: str, ctx: ParseContext, row: dict[str, Any]) -> None:
     row["event_type"] = event_type
     event_time = _event_time(event.get("timestamp"), ctx)
 
-    # An e-mail address used as an id is pseudonymised: no plaintext address in the lake.
-    user_id = pseudonymous_id(_identifier(event.get("userId")))
-    anonymous_id = pseudonymous_id(_identifier(event.get("anonymousId")))
+    # An e-mail or phone used as an id is pseudonymised: no plaintext contact in the lake.
+    code = ctx.default_country_code
+    user_id = pseudonymous_id(_identifier(event.get("userId")), code)
+    anonymous_id = pseudonymous_id(_identifier(event.get("anonymousId")), code)
     previous_id = (
-        pseudonymous_id(_identifier(event.get("previousId"))) if event_type == "alias" else None
+        pseudonymous_id(_identifier(event.get("previousId")), code)
+        if event_type == "alias"
+        else None
     )
     if user_id is None and anonymous_id is None and previous_id is None:
         raise _Reject(R.MISSING_IDENTIFIER)

@@ -208,7 +208,12 @@ def _identifier_column(columns: list[str], id_type: str) -> str:
 
 
 def _normalised(raw: Column, id_type: str, default_country_code: str) -> tuple[str, Column]:
-    from dmp.privacy.columns import email_normalized, phone_normalized, sha256_hex_col
+    from dmp.privacy.columns import (
+        email_normalized,
+        phone_normalized,
+        pseudonymous_id_col,
+        sha256_hex_col,
+    )
 
     if id_type == "email":
         return "email_sha256", sha256_hex_col(email_normalized(raw, "basic"))
@@ -216,4 +221,5 @@ def _normalised(raw: Column, id_type: str, default_country_code: str) -> tuple[s
         return "phone_sha256", sha256_hex_col(phone_normalized(raw, "meta", default_country_code))
     if id_type in ("email_sha256", "advertising_id"):
         return id_type, F.lower(raw)
-    return "user_id", raw
+    # a user id that is an e-mail or phone was pseudonymised at ingest: match it the same way
+    return "user_id", pseudonymous_id_col(F.trim(raw), default_country_code)

@@ -47,6 +47,22 @@ supported)."""
 
 GMAIL_DOMAINS: Final = ("gmail.com", "googlemail.com")
 
+# --- identifiers that carry an e-mail or phone -------------------------------------------
+
+MAILTO_PREFIX: Final = "^mailto:"
+"""A ``mailto:`` URI scheme in front of an identifier (applied to lower-cased text)."""
+
+NAMED_ADDRESS: Final = r"[^<>]*<([^<>]*)>[^<>]*"
+"""``Display Name <address>``: group 1 is the text between the only pair of angle brackets.
+Each part excludes the brackets, so there is exactly one way to match (linear time)."""
+
+IDENTIFIER_EDGE_CHARS: Final = WHITESPACE_CHARS + ".;,"
+"""Stripped from both ends of an e-mail found in an identifier: whitespace and the
+punctuation a list or sentence leaves behind (``jane@example.com.``, ``jane@example.com;``)."""
+
+TEL_PREFIX: Final = "^[tT][eE][lL]:"
+"""A ``tel:`` URI scheme in front of a phone number used as an identifier."""
+
 # --- phone ---------------------------------------------------------------------------------
 
 PHONE_SYNTAX: Final = rf"(?:\+|\(\+)?[0-9()./\-{WS}]+"

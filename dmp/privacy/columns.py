@@ -142,6 +142,58 @@ def _phone(
     return bind(F.regexp_replace(without_trunk_marker, "[^0-9]", ""), from_digits)
 
 
+def email_in_identifier_col(col: ColumnOrName) -> Column:
+    """The address an identifier carries; see :func:`dmp.privacy.normalize.email_in_identifier`.
+
+    Args:
+        col: A string column (or its name) of identifiers.
+
+    Returns:
+        A string column of address texts, ``null`` for identifiers without ``@``.
+    """
+    text = F.regexp_replace(F.lower(_trimmed(col)), p.MAILTO_PREFIX, "")
+    named = p.anchored(p.NAMED_ADDRESS)
+    inside = F.regexp_extract(text, named, 1)
+    text = F.when(text.rlike(named) & inside.contains("@"), inside).otherwise(text)
+    text = F.trim(text, F.lit(p.IDENTIFIER_EDGE_CHARS))
+    return F.when(text.contains("@"), text)
+
+
+def phone_in_identifier_col(col: ColumnOrName, default_country_code: str = "1") -> Column:
+    """The E.164 number an identifier is; see :func:`~dmp.privacy.normalize.phone_in_identifier`.
+
+    Args:
+        col: A string column (or its name) of identifiers.
+        default_country_code: Country calling code for national numbers.
+
+    Returns:
+        A string column of E.164 numbers, ``null`` where the identifier is not a phone.
+    """
+    without_scheme = F.regexp_replace(_trimmed(col), p.TEL_PREFIX, "")
+    return phone_normalized(without_scheme, "e164", default_country_code)
+
+
+def pseudonymous_id_col(col: ColumnOrName, default_country_code: str = "1") -> Column:
+    """Pseudonymise e-mail and phone identifiers; see :func:`dmp.privacy.pseudonymous_id`.
+
+    Args:
+        col: A string column (or its name) of identifiers.
+        default_country_code: Country calling code for national phone numbers.
+
+    Returns:
+        A string column: ``email-sha256:<hex>``, ``phone-sha256:<hex>`` or the identifier.
+    """
+    from dmp.privacy.hashing import EMAIL_ID_PREFIX, PHONE_ID_PREFIX
+
+    email = email_in_identifier_col(col)
+    phone = phone_in_identifier_col(col, default_country_code)
+    return (
+        F.when(email.isNotNull(), F.concat(F.lit(EMAIL_ID_PREFIX), F.sha2(email, 256)))
+        .when(phone.isNotNull(), F.concat(F.lit(PHONE_ID_PREFIX), F.sha2(phone, 256)))
+        .otherwise(_column(col).cast("string"))
+    )
+
+
 def name_normalized(col: ColumnOrName, rule: NameRule = "meta") -> Column:
     """Normalise first or last names; see :func:`dmp.privacy.normalize.normalize_name`.
 

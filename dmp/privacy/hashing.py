@@ -8,11 +8,14 @@ import ipaddress
 import re
 
 from dmp.privacy import _patterns as p
-from dmp.privacy.normalize import normalize_email, trim
+from dmp.privacy.normalize import email_in_identifier, phone_in_identifier, trim
 
 _IPV4 = re.compile(p.IPV4)
 
 EMAIL_ID_PREFIX = "email-sha256:"
+"""Prefix of the pseudonym of an identifier that carries an e-mail address."""
+PHONE_ID_PREFIX = "phone-sha256:"
+"""Prefix of the pseudonym of an identifier that is a phone number."""
 
 
 def sha256_hex(value: str | None) -> str | None:
@@ -33,25 +36,37 @@ def sha256_hex(value: str | None) -> str | None:
     return hashlib.sha256(value.encode("utf-8")).hexdigest()
 
 
-def pseudonymous_id(value: str | None) -> str | None:
-    """An identifier with no plaintext e-mail address in it.
+def pseudonymous_id(value: str | None, default_country_code: str = "1") -> str | None:
+    """An identifier with no plaintext e-mail address or phone number in it.
 
-    Sites often use the e-mail address as the login user id, and partners send it as their
-    user id. Such an identifier is replaced by ``email-sha256:`` and the SHA-256 of the
-    address normalised by the basic rule, so the same address always gives the same id and
-    the address itself never reaches the lake. Any other identifier is returned unchanged.
+    Sites often use the e-mail address or phone number as the login user id, and partners
+    send them as their user id, in many forms (``mailto:jane@example.com``,
+    ``Jane Doe <jane@example.com>``, ``jane@example.com;``, ``tel:+14155550132``). An
+    identifier that carries an e-mail (:func:`~dmp.privacy.normalize.email_in_identifier`)
+    becomes ``email-sha256:`` and the SHA-256 of the address, so every form of an address
+    gives the id of the plain address; one that is a phone number
+    (:func:`~dmp.privacy.normalize.phone_in_identifier`) becomes ``phone-sha256:`` and the
+    SHA-256 of its E.164 form. Any other identifier is returned unchanged.
 
     >>> pseudonymous_id("u-123")
     'u-123'
-    >>> pseudonymous_id(" Jane.Doe@Example.com") == pseudonymous_id("jane.doe@example.com")
+    >>> pseudonymous_id("mailto:Jane.Doe@Example.com") == pseudonymous_id("jane.doe@example.com")
     True
+
+    Args:
+        value: An identifier as captured, or ``None``.
+        default_country_code: Country calling code for national phone numbers.
+
+    Returns:
+        The pseudonym, the identifier unchanged, or ``None`` for ``None``.
     """
-    if value is None or "@" not in value:
-        return value
-    email = normalize_email(value)
-    if email is None:
-        return value
-    return EMAIL_ID_PREFIX + hashlib.sha256(email.encode("utf-8")).hexdigest()
+    if value is None:
+        return None
+    if (email := email_in_identifier(value)) is not None:
+        return EMAIL_ID_PREFIX + hashlib.sha256(email.encode("utf-8")).hexdigest()
+    if (phone := phone_in_identifier(value, default_country_code)) is not None:
+        return PHONE_ID_PREFIX + hashlib.sha256(phone.encode("utf-8")).hexdigest()
+    return value
 
 
 def uid2_hash(value: str | None) -> str | None:

@@ -216,6 +216,18 @@ def test_an_email_given_as_user_id_is_looked_up_both_ways() -> None:
     keys = request_keys(ErasureRequest(user_ids=[" Login.Carol@example.com"]), "1")
     assert keys == [("email_sha256", LOGIN_HASH), ("user_id", "email-sha256:" + LOGIN_HASH)]
     assert request_keys(ErasureRequest(user_ids=["42"]), "1") == [("user_id", "42")]
+    named = request_keys(ErasureRequest(user_ids=["Carol <login.carol@example.com>;"]), "1")
+    assert named == keys
+
+
+def test_a_phone_given_as_user_id_or_phone_names_the_phone_user_id() -> None:
+    from dmp.privacy import sha256_hex
+
+    user_id = ("user_id", "phone-sha256:" + str(sha256_hex("+14155550132")))
+    phone = ("phone_sha256", str(sha256_hex("14155550132")))
+    by_id = request_keys(ErasureRequest(user_ids=["tel:+1 415 555 0132"]), "1")
+    by_phone = request_keys(ErasureRequest(phones=["(415) 555-0132"]), "1")
+    assert by_id == by_phone == sorted([phone, user_id])
 
 
 def test_quarantine_lines_match_whole_ids_and_the_configured_phone_country(erased) -> None:

@@ -58,6 +58,22 @@ _EDGE_CASES: list[str | None] = [
     "\"hi\\njane@example.com\" 'o'neil@x.com' ren\\u00e9e@x.com",
     "<email:1a2b3c4d> <phone:12345678>",
     "mailto:jane&#64;example.com?cc=bob%40example.com",
+    # identifiers that carry an e-mail or phone, and opaque ids that must stay as they are
+    "mailto:Jane@Example.com",
+    "Jane Doe <jane@example.com>",
+    "jane@example.com.",
+    "jane@example.com;",
+    " jane@localhost ",
+    "<jane@example.com>",
+    "Jane <no-address> jane@example.com",
+    "<>@",
+    "tel:+1 (415) 555-0132",
+    "TEL:4155550132",
+    "4155550132",
+    "+44 20 7946 0018",
+    "u_123",
+    "550e8400-e29b-41d4-a716-446655440000",
+    "12345678-1234-1234-1234-123456789012",
     "x" * 64 + "@example.com",
     "1" * 60,
 ]
@@ -222,6 +238,14 @@ PAIRS: dict[str, Pair] = {
     "uid2_hash": (privacy.uid2_hash_col, privacy.uid2_hash),
     "truncate_ip": (privacy.truncate_ip_col, privacy.truncate_ip),
     "mask_pii": (privacy.mask_pii_col, privacy.mask_pii),
+    "email_in_identifier": (privacy.email_in_identifier_col, privacy.email_in_identifier),
+    **{
+        f"pseudonymous_id_{country}": (
+            lambda c, country=country: privacy.pseudonymous_id_col(c, country),
+            lambda v, country=country: privacy.pseudonymous_id(v, country),
+        )
+        for country in ("1", "44")
+    },
     "uid2_of_uid2_email": (
         lambda c: privacy.uid2_hash_col(privacy.email_normalized(c, "uid2")),
         lambda v: privacy.uid2_hash(privacy.normalize_email(v, "uid2")),
@@ -326,7 +350,7 @@ def test_hostile_lines_are_linear_and_agree(spark: SparkSession) -> None:
     budget = 2.5 * len(lines)
     context = spark.sparkContext
     # The pairs whose patterns scan free text or repeat over separators, one job each.
-    for pair in ("mask_pii", "name_meta"):
+    for pair in ("mask_pii", "name_meta", "pseudonymous_id_1"):
         spark_fn, reference = PAIRS[pair]
         # Warm up first: the first query of a big expression spends seconds in codegen.
         frame.limit(1).select(spark_fn(F.lit("a@b.c 415 555 0132"))).collect()

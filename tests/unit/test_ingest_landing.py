@@ -111,11 +111,34 @@ def test_an_email_used_as_an_id_is_pseudonymised(tmp_path: Path) -> None:
     from dmp.privacy import pseudonymous_id, sha256_hex
 
     path = tmp_path / "ids.jsonl"
-    event = json.loads(_event(1))
-    event.update(userId=" Jane.Doe@Example.COM ", anonymousId="anon@1")
-    path.write_bytes(json.dumps(event).encode() + b"\n")
-    (row,) = _parse(path)
-    assert row["reason"] is None
-    assert row["user_id"] == "email-sha256:" + str(sha256_hex("jane.doe@example.com"))
-    assert row["anonymous_id"] == "anon@1"  # not an address: kept as sent
+    forms = [
+        (" Jane.Doe@Example.COM ", "u-1"),
+        ("mailto:jane.doe@example.com", "anon@localhost"),
+        ("Jane Doe <jane.doe@example.com>", "550e8400-e29b-41d4-a716-446655440000"),
+        ("jane.doe@example.com;", "a-1"),
+        ("jane.doe@example.com.", "a-2"),
+        ("tel:+1 (415) 555-0132", "a-3"),
+        ("4155550132", "a-4"),
+    ]
+    lines = []
+    for n, (user_id, anonymous_id) in enumerate(forms):
+        event = json.loads(_event(n))
+        event.update(userId=user_id, anonymousId=anonymous_id)
+        lines.append(json.dumps(event).encode())
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    rows = _parse(path)
+    assert [row["reason"] for row in rows] == [None] * len(forms)
+    email_id = "email-sha256:" + str(sha256_hex("jane.doe@example.com"))
+    phone_id = "phone-sha256:" + str(sha256_hex("+14155550132"))
+    assert [row["user_id"] for row in rows] == [email_id] * 5 + [phone_id] * 2
+    # an @ id is hashed even without a dotted domain; opaque ids are kept as sent
+    assert [row["anonymous_id"] for row in rows] == [
+        "u-1",
+        "email-sha256:" + str(sha256_hex("anon@localhost")),
+        "550e8400-e29b-41d4-a716-446655440000",
+        "a-1",
+        "a-2",
+        "a-3",
+        "a-4",
+    ]
     assert pseudonymous_id("u-1") == "u-1" and pseudonymous_id(None) is None

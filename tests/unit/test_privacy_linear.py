@@ -27,7 +27,7 @@ _MEASURE = textwrap.dedent(
     functions = [
         "mask_pii", "normalize_email", "normalize_phone", "normalize_name", "normalize_zip",
         "normalize_birth_year", "normalize_city", "normalize_state", "normalize_country",
-        "truncate_ip",
+        "truncate_ip", "email_in_identifier", "phone_in_identifier", "pseudonymous_id",
     ]
     for name, line in hostile_lines().items():
         for function in functions:
