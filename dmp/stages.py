@@ -281,7 +281,8 @@ def list_add_stage(
         from dmp.segments.lists import add_to_list
 
         assert spark is not None
-        return add_to_list(spark, run, name, file, id_type, settings.ingest.default_country_code)
+        code = settings.ingest.default_country_code
+        return add_to_list(spark, run, name, file, id_type, code, id_key=settings.id_key())
 
     return stage
 
@@ -305,7 +306,13 @@ def list_remove_stage(
 
         assert spark is not None
         return remove_from_list(
-            spark, run, name, file, id_type, settings.ingest.default_country_code
+            spark,
+            run,
+            name,
+            file,
+            id_type,
+            settings.ingest.default_country_code,
+            id_key=settings.id_key(),
         )
 
     return stage

@@ -166,7 +166,7 @@ def parse_partner_line(
             return _reject(base, R.INVALID_IDENTIFIER, text)
         if identifier.id_type in ("partner_uid", "user_id"):
             # an e-mail address or phone number as the id
-            value = pseudonymous_id(value, ctx.default_country_code) or value
+            value = pseudonymous_id(value, ctx.default_country_code, key=ctx.id_key) or value
         identifiers[identifier.id_type] = value
     if not identifiers:
         return _reject(base, R.MISSING_IDENTIFIER, text)

@@ -215,7 +215,10 @@ def _with_person(
     code = settings.ingest.default_country_code
     kind, value = {
         # a user id that is an e-mail or phone was pseudonymised at ingest
-        "user_id": ("user_id", pseudonymous_id_col(F.trim(F.col("raw_id")), code)),
+        "user_id": (
+            "user_id",
+            pseudonymous_id_col(F.trim(F.col("raw_id")), code, key=settings.id_key()),
+        ),
         "email": ("email_sha256", sha256_hex_col(email_normalized(F.col("raw_id"), "basic"))),
         "phone": (
             "phone_sha256",

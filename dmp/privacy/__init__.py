@@ -20,7 +20,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from dmp.privacy.hashing import pseudonymous_id, sha256_hex, truncate_ip, uid2_hash
+from dmp.privacy.hashing import (
+    hmac_sha256_hex,
+    pseudonymous_id,
+    sha256_hex,
+    truncate_ip,
+    uid2_hash,
+)
 from dmp.privacy.masking import mask_pii
 from dmp.privacy.normalize import (
     email_in_identifier,
@@ -45,6 +51,7 @@ if TYPE_CHECKING:
         email_in_identifier_col,
         email_normalized,
         gender_normalized,
+        hmac_sha256_hex_col,
         mask_pii_col,
         name_normalized,
         phone_in_identifier_col,
@@ -65,6 +72,7 @@ _COLUMN_FUNCTIONS = frozenset(
         "email_in_identifier_col",
         "email_normalized",
         "gender_normalized",
+        "hmac_sha256_hex_col",
         "mask_pii_col",
         "name_normalized",
         "phone_in_identifier_col",
@@ -90,6 +98,8 @@ __all__ = [
     "email_in_identifier_col",
     "email_normalized",
     "gender_normalized",
+    "hmac_sha256_hex",
+    "hmac_sha256_hex_col",
     "mask_pii",
     "mask_pii_col",
     "name_normalized",

@@ -15,6 +15,7 @@ from pyspark.sql import functions as F
 
 import dmp.privacy as privacy
 from tests.hostile_text import hostile_lines
+from tests.privacy_key import TEST_ID_KEY
 
 pytestmark = pytest.mark.spark
 
@@ -241,10 +242,18 @@ PAIRS: dict[str, Pair] = {
     "email_in_identifier": (privacy.email_in_identifier_col, privacy.email_in_identifier),
     **{
         f"pseudonymous_id_{country}": (
-            lambda c, country=country: privacy.pseudonymous_id_col(c, country),
-            lambda v, country=country: privacy.pseudonymous_id(v, country),
+            lambda c, country=country: privacy.pseudonymous_id_col(c, country, key=TEST_ID_KEY),
+            lambda v, country=country: privacy.pseudonymous_id(v, country, key=TEST_ID_KEY),
         )
         for country in ("1", "44")
+    },
+    # a short key, and one longer than SHA-256's 64-byte block (hashed first, RFC 2104)
+    **{
+        f"hmac_{name}": (
+            lambda c, key=key: privacy.hmac_sha256_hex_col(c, key),
+            lambda v, key=key: privacy.hmac_sha256_hex(v, key),
+        )
+        for name, key in (("test_key", TEST_ID_KEY), ("long_key", "ключ".encode() * 20))
     },
     "uid2_of_uid2_email": (
         lambda c: privacy.uid2_hash_col(privacy.email_normalized(c, "uid2")),

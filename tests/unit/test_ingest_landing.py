@@ -13,6 +13,7 @@ import pyarrow as pa
 
 from dmp.ingest.landing import LandingFile, ParseSettings, parse_files
 from dmp.ingest.reasons import QuarantineReason as R
+from tests.privacy_key import TEST_ID_KEY
 
 DAY = date(2026, 1, 5)
 
@@ -38,6 +39,7 @@ def _parse(path: Path, **limits: Any) -> list[dict[str, Any]]:
         consent_purposes={"advertising": ["advertising"]},
         default_country_code="1",
         partners={},
+        id_key=TEST_ID_KEY,
         **limits,
     )
     relative = f"first_party/dt={DAY}/{path.name}"
@@ -108,7 +110,7 @@ def test_amounts_and_quantities_above_the_limits_are_out_of_range(tmp_path: Path
 
 
 def test_an_email_used_as_an_id_is_pseudonymised(tmp_path: Path) -> None:
-    from dmp.privacy import pseudonymous_id, sha256_hex
+    from dmp.privacy import hmac_sha256_hex, pseudonymous_id
 
     path = tmp_path / "ids.jsonl"
     forms = [
@@ -128,17 +130,18 @@ def test_an_email_used_as_an_id_is_pseudonymised(tmp_path: Path) -> None:
     path.write_bytes(b"\n".join(lines) + b"\n")
     rows = _parse(path)
     assert [row["reason"] for row in rows] == [None] * len(forms)
-    email_id = "email-sha256:" + str(sha256_hex("jane.doe@example.com"))
-    phone_id = "phone-sha256:" + str(sha256_hex("+14155550132"))
+    email_id = "email-hmac:" + str(hmac_sha256_hex("jane.doe@example.com", TEST_ID_KEY))
+    phone_id = "phone-hmac:" + str(hmac_sha256_hex("+14155550132", TEST_ID_KEY))
     assert [row["user_id"] for row in rows] == [email_id] * 5 + [phone_id] * 2
     # an @ id is hashed even without a dotted domain; opaque ids are kept as sent
     assert [row["anonymous_id"] for row in rows] == [
         "u-1",
-        "email-sha256:" + str(sha256_hex("anon@localhost")),
+        "email-hmac:" + str(hmac_sha256_hex("anon@localhost", TEST_ID_KEY)),
         "550e8400-e29b-41d4-a716-446655440000",
         "a-1",
         "a-2",
         "a-3",
         "a-4",
     ]
-    assert pseudonymous_id("u-1") == "u-1" and pseudonymous_id(None) is None
+    assert pseudonymous_id("u-1", key=TEST_ID_KEY) == "u-1"
+    assert pseudonymous_id(None, key=TEST_ID_KEY) is None

@@ -2,20 +2,33 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+from functools import partial
+
 import pytest
 
 from dmp.privacy import (
     email_in_identifier,
+    hmac_sha256_hex,
     normalize_email,
     normalize_phone,
     phone_in_identifier,
-    pseudonymous_id,
     sha256_hex,
 )
+from dmp.privacy import pseudonymous_id as keyed_pseudonymous_id
 from dmp.privacy.hashing import EMAIL_ID_PREFIX, PHONE_ID_PREFIX
+from tests.privacy_key import TEST_ID_KEY
 
-PLAIN_EMAIL_ID = EMAIL_ID_PREFIX + str(sha256_hex("jane@example.com"))
-PLAIN_PHONE_ID = PHONE_ID_PREFIX + str(sha256_hex("+14155550132"))
+pseudonymous_id = partial(keyed_pseudonymous_id, key=TEST_ID_KEY)
+
+
+def keyed(text: str) -> str:
+    return str(hmac_sha256_hex(text, TEST_ID_KEY))
+
+
+PLAIN_EMAIL_ID = EMAIL_ID_PREFIX + keyed("jane@example.com")
+PLAIN_PHONE_ID = PHONE_ID_PREFIX + keyed("+14155550132")
 
 
 @pytest.mark.parametrize(
@@ -42,7 +55,7 @@ def test_every_email_form_gets_the_plain_address_id(form: str) -> None:
 
 def test_an_address_without_a_dotted_domain_is_hashed_too() -> None:
     value = pseudonymous_id("jane@localhost")
-    assert value == EMAIL_ID_PREFIX + str(sha256_hex("jane@localhost"))
+    assert value == EMAIL_ID_PREFIX + keyed("jane@localhost")
     assert "jane" not in str(value)
 
 
@@ -55,7 +68,7 @@ def test_every_phone_form_gets_the_e164_id(form: str) -> None:
 
 
 def test_national_phone_ids_use_the_default_country_code() -> None:
-    uk = PHONE_ID_PREFIX + str(sha256_hex(normalize_phone("020 7946 0018", "e164", "44")))
+    uk = PHONE_ID_PREFIX + keyed(str(normalize_phone("020 7946 0018", "e164", "44")))
     assert pseudonymous_id("020 7946 0018", "44") == uk
     assert pseudonymous_id("+44 20 7946 0018", "1") == uk
     assert phone_in_identifier("020 7946 0018", "44") == "+442079460018"
@@ -92,3 +105,18 @@ def test_an_angle_pair_without_an_address_does_not_hide_one() -> None:
     # The bracketed part is used only when it holds the address.
     assert email_in_identifier("jane@example.com <home>") == "jane@example.com <home>"
     assert pseudonymous_id("jane@example.com <home>") != "jane@example.com <home>"
+
+
+def test_internal_ids_are_keyed_hmac_not_plain_sha256() -> None:
+    # RFC 4231 test case 2: the keyed hash is standard HMAC-SHA256.
+    assert hmac_sha256_hex("what do ya want for nothing?", b"Jefe") == (
+        "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+    )
+    # A dictionary of plain SHA-256 hashes of addresses does not reverse the ids...
+    assert EMAIL_ID_PREFIX + str(sha256_hex("jane@example.com")) != PLAIN_EMAIL_ID
+    # ...and another key gives other ids, while the same key always gives the same one.
+    other = keyed_pseudonymous_id("jane@example.com", key=b"another-secret-of-16-chars")
+    assert other != PLAIN_EMAIL_ID
+    assert pseudonymous_id("jane@example.com") == PLAIN_EMAIL_ID
+    expected = hmac.new(TEST_ID_KEY, b"jane@example.com", hashlib.sha256).hexdigest()
+    assert "email-hmac:" + expected == PLAIN_EMAIL_ID
