@@ -77,9 +77,20 @@ _EDGE_CASES: list[str | None] = [
     "12345678-1234-1234-1234-123456789012",
     "x" * 64 + "@example.com",
     "1" * 60,
+    # personal keys and IP addresses in free text, and look-alikes that must stay
+    '{"name":"Jane \\"JD\\" Doe","first_name":"Jane","lastName":"Doe"}',
+    '"{\\"address\\":\\"12 Baker St\\",\\"dob\\":\\"1985-03-02\\"}"',
+    "name=Jane Doe&ip=10.0.0.1&x=1",
+    '{"birthday":19850302,"street":"1 Main St","city":"Springfield"}',
+    '{"name":"<name:1a2b3c4d>","ip":<ip:12345678>}',
+    "client 203.0.113.77:443 and 2001:DB8::1, ::ffff:192.0.2.1; v1.2.3.4",
+    "versions 1.2.3 1.2.3.4.5 at 12:30:45 Foo::Bar deadbeef:cafe",
+    '{"product_name":"Monopoly","filename":"a.pdf","zip":"94103","name":""}',
+    '{"Full-Name" : "Jane',
 ]
 _SOUP = (
-    *"aj.@ 1234567890-()+\\u%40e'\"x<>:",
+    *"aj.@ 1234567890-()+\\u%40e'\"x<>:=",
+    *("name", '"ip":', "dob=", "::", "1.2.3.4", "ffff:"),
     *("@gmail.com", "\\u0040", "415 555 0132", "<phone:12345678>", "2026-01-05"),
     "550e8400-e29b-41d4-a716-446655440000",
 )
@@ -169,7 +180,13 @@ def _random_line(rng: random.Random) -> str:
         "timestamp": "2026-01-05T10:00:00.000Z",
         "traits": {"email": email, "phone": phone, "name": _random_name(rng).strip()},
         "context": {"ip": _random_ip(rng).strip(), "epoch": 1700000000000},
-        "properties": {"price": 19.99, "note": f"call {phone} or mail {email}"},
+        "properties": {
+            "price": 19.99,
+            "note": f"call {phone} or mail {email} from {_random_ip(rng).strip()}",
+            rng.choice(["address", "street", "birthday", "dob", "version"]): rng.choice(
+                ["12 Baker St", "1985-03-02", "1.2.3.4", "19850302", ""]
+            ),
+        },
     }
     line = json.dumps(record, ensure_ascii=rng.random() < 0.5)
     variant = rng.randrange(6)
