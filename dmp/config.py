@@ -102,6 +102,15 @@ class EvaluationSettings(StrictModel):
     buyers found; unset (the default), nothing is scored. ``dmp demo`` sets it."""
 
 
+class PrivacySettings(StrictModel):
+    """Where the key of internal pseudonyms lives (see :mod:`dmp.privacy.secret`)."""
+
+    secret_file: Path | None = None
+    """File holding the secret of keyed internal ids, outside the data root. Unset: the
+    environment variable ``DMP_SECRET``, else ``dmp/secret`` in the user's config folder
+    (created with mode 0600 on first use)."""
+
+
 class Settings(StrictModel):
     """The whole validated configuration of one dmp process."""
 
@@ -120,6 +129,17 @@ class Settings(StrictModel):
     lookalike: LookalikeSettings = LookalikeSettings()
     pipeline: PipelineSettings = PipelineSettings()
     evaluation: EvaluationSettings = EvaluationSettings()
+    privacy: PrivacySettings = PrivacySettings()
+
+    def id_key(self) -> bytes:
+        """The secret key of internal pseudonyms (HMAC-SHA256 of e-mail and phone ids).
+
+        Raises:
+            UserError: The secret is inside the data root, unreadable or too short.
+        """
+        from dmp.privacy.secret import load_secret
+
+        return load_secret(self.privacy.secret_file, self.home)
 
     def with_truth(self, folder: Path = Path("truth")) -> Settings:
         """These settings with truth scoring on (``evaluation.truth_dir = folder``)."""

@@ -9,9 +9,13 @@ from pathlib import Path
 
 import pytest
 
+from tests.privacy_key import TEST_SECRET
+
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+# Keyed internal ids must not depend on the machine's secret file (tests/privacy_key.py).
+os.environ["DMP_SECRET"] = TEST_SECRET
 
 _TIERS = {"spark": "spark", "integration": "integration"}
 logging.getLogger("DataFrameQueryContextLogger").setLevel(logging.CRITICAL)

@@ -50,6 +50,12 @@ def hostile_lines() -> dict[str, str]:
         "name_suffix_spaces": _fill(" ,", "mr. a", "x"),
         "parentheses": _fill("( 0 "),
         "local_chars": _fill("a.-+_'"),
+        "personal_key_run": _fill('"name":"'),
+        "escaped_quotes_in_name": _fill('\\"', '{"first_name":"'),
+        "escaped_key_backslashes": _fill("\\", "", '"name\\\\":x'),
+        "hex_colons": _fill("a:"),
+        "dotted_octets": _fill("1."),
+        "double_colons": _fill("1::"),
         "nested_json": _nested_json(),
         "deep_json": _deep_json(),
     }

@@ -157,7 +157,7 @@ def erase(
             identifiers is known to the identity map or to bronze.
     """
     journal = ErasureJournal(run)
-    keys = request_keys(request, settings.ingest.default_country_code)
+    keys = request_keys(request, settings.ingest.default_country_code, settings.id_key())
     todo = journal.pending()
     pending_ids = {key for item in todo for key in item.identifiers}
     fresh = [key for key in keys if key not in pending_ids]
@@ -185,33 +185,50 @@ def erase(
     return result
 
 
-def request_keys(request: ErasureRequest, country_code: str) -> list[tuple[str, str]]:
+def request_keys(
+    request: ErasureRequest, country_code: str, id_key: bytes
+) -> list[tuple[str, str]]:
     """``(id_type, id_value)`` pairs the lake may hold for the request's identifiers.
 
     E-mails and phones are hashed as ingest hashes them (phones with the configured
-    ``default_country_code``). A site that used the e-mail as login id has it stored as
-    ``user_id = email-sha256:<hash>``, so an e-mail also names that user id, and a user id
-    that is an e-mail address is looked up both ways; no clear-text e-mail is kept.
+    ``default_country_code``). A site that used the e-mail or phone as login id has it
+    stored as ``user_id = email-hmac:<keyed hash>`` (``phone-hmac:``), so an e-mail or phone
+    also names that user id, and a user id that carries an e-mail or is a phone number (in
+    any form ingest recognises) is looked up both ways; no clear-text contact is kept.
     """
-    from dmp.privacy import normalize_email, normalize_phone, sha256_hex
-    from dmp.privacy.hashing import EMAIL_ID_PREFIX, pseudonymous_id
+    from dmp.privacy import (
+        email_in_identifier,
+        normalize_email,
+        normalize_phone,
+        phone_in_identifier,
+        pseudonymous_id,
+        sha256_hex,
+    )
 
     keys: set[tuple[str, str]] = set()
     emails = list(request.emails)
+    phones = list(request.phones)
     for raw in request.user_ids:
         value = raw.strip()
         if not value:
             continue
-        if "@" in value and normalize_email(value, "basic"):
-            emails.append(value)
-        keys.add(("user_id", pseudonymous_id(value) or value))
+        if (email := email_in_identifier(value)) is not None:
+            emails.append(email)
+        elif (phone := phone_in_identifier(value, country_code)) is not None:
+            phones.append(phone)
+        keys.add(("user_id", pseudonymous_id(value, country_code, key=id_key) or value))
     for email in emails:
         if digest := sha256_hex(normalize_email(email, "basic")):
             keys.add(("email_sha256", digest))
-            keys.add(("user_id", EMAIL_ID_PREFIX + digest))
-    for phone in request.phones:
+        user_id = pseudonymous_id(email, country_code, key=id_key)
+        if user_id is not None and user_id != email:
+            keys.add(("user_id", user_id))
+    for phone in phones:
         if digest := sha256_hex(normalize_phone(phone, "meta", country_code)):
             keys.add(("phone_sha256", digest))
+        user_id = pseudonymous_id(phone, country_code, key=id_key)
+        if user_id is not None and user_id != phone:
+            keys.add(("user_id", user_id))
     return sorted(keys)
 
 

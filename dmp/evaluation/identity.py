@@ -36,12 +36,19 @@ class PairwiseScores:
         return self.true_positive_pairs / self.true_pairs if self.true_pairs else 1.0
 
 
-def truth_identifiers(spark: SparkSession, truth_dir: Path, default_country_code: str) -> DataFrame:
+def truth_identifiers(
+    spark: SparkSession, truth_dir: Path, default_country_code: str, *, id_key: bytes
+) -> DataFrame:
     """The truth's identifiers in the identity map's form: ``id_type, id_value, true_person``.
 
     E-mails and phones are normalised and hashed exactly as ingestion does.
     """
-    from dmp.privacy.columns import email_normalized, phone_normalized, sha256_hex_col
+    from dmp.privacy.columns import (
+        email_normalized,
+        phone_normalized,
+        pseudonymous_id_col,
+        sha256_hex_col,
+    )
 
     truth = spark.read.parquet(str(truth_dir / "identifiers")).filter(
         ~F.col("shared") & ~F.col("garbage")
@@ -61,6 +68,10 @@ def truth_identifiers(spark: SparkSession, truth_dir: Path, default_country_code
         )
         .when(kind == "beta_uid", F.concat(F.lit("mobi_beta:"), value))
         .when(kind.isin("device_id", "advertising_id"), F.lower(value))
+        .when(
+            kind.isin("user_id", "anonymous_id"),
+            pseudonymous_id_col(value, default_country_code, key=id_key),
+        )
         .otherwise(value)
     )
     return (

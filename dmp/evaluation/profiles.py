@@ -16,7 +16,9 @@ from dmp.evaluation.identity import truth_identifiers
 
 def person_matches(spark: SparkSession, settings: Settings, identity_map: DataFrame) -> DataFrame:
     """``true_person, person_id``: the resolved person holding most of a true person's ids."""
-    truth = truth_identifiers(spark, _truth(settings), settings.ingest.default_country_code)
+    truth = truth_identifiers(
+        spark, _truth(settings), settings.ingest.default_country_code, id_key=settings.id_key()
+    )
     votes = (
         truth.join(identity_map.select("id_type", "id_value", "person_id"), ["id_type", "id_value"])
         .groupBy("true_person", "person_id")

@@ -266,5 +266,7 @@ def _score(spark: SparkSession, settings: Settings, identity_map: DataFrame) -> 
     from dmp.evaluation.identity import pairwise_scores, truth_identifiers
 
     assert settings.truth_dir is not None
-    truth = truth_identifiers(spark, settings.truth_dir, settings.ingest.default_country_code)
+    truth = truth_identifiers(
+        spark, settings.truth_dir, settings.ingest.default_country_code, id_key=settings.id_key()
+    )
     return pairwise_scores(identity_map, truth)

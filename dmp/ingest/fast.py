@@ -119,11 +119,9 @@ def _row(decoded: Decoded, raw: bytes, line_number: int, ctx: ParseContext) -> d
         "sent_at": decoded.sent_at,
         "received_at": decoded.received_at or ctx.ingested_at,
         "channel": _channel(event, context, device_id),
-        "user_id": pseudonymous_id(_identifier(event.userId)),
-        "anonymous_id": pseudonymous_id(_identifier(event.anonymousId)),
-        "previous_id": pseudonymous_id(_identifier(event.previousId))
-        if event.type == "alias"
-        else None,
+        "user_id": _pseudonym(event.userId, ctx),
+        "anonymous_id": _pseudonym(event.anonymousId, ctx),
+        "previous_id": _pseudonym(event.previousId, ctx) if event.type == "alias" else None,
         "device_id": _lower(_identifier(device_id)),
         "advertising_id": _lower(_identifier(device.advertisingId if device else None)),
         "partner_uid": None,
@@ -157,6 +155,10 @@ def _channel(event: _Event, context: _Context, device_id: str | None) -> str:
     if device_id:
         return "app"
     return "web" if context.userAgent else "server"
+
+
+def _pseudonym(value: Any, ctx: ParseContext) -> str | None:
+    return pseudonymous_id(_identifier(value), ctx.default_country_code, key=ctx.id_key)
 
 
 def _personal(traits: _Traits | None, ctx: ParseContext) -> dict[str, Any]:

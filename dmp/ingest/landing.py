@@ -6,7 +6,7 @@ import gzip
 import re
 import zlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any, cast
@@ -128,6 +128,7 @@ class ParseSettings:
     consent_purposes: Mapping[str, tuple[str, ...]]
     default_country_code: str
     partners: Mapping[str, PartnerSpec]
+    id_key: bytes = field(repr=False)
     max_amount: float = 1_000_000
     max_quantity: int = 100_000
 
@@ -142,6 +143,7 @@ class ParseSettings:
         consent_purposes: Mapping[str, Sequence[str]],
         default_country_code: str,
         partners: Mapping[str, PartnerSpec],
+        id_key: bytes,
         max_amount: float = 1_000_000,
         max_quantity: int = 100_000,
     ) -> ParseSettings:
@@ -157,6 +159,7 @@ class ParseSettings:
             },
             default_country_code=default_country_code,
             partners=dict(partners),
+            id_key=id_key,
             max_amount=max_amount,
             max_quantity=max_quantity,
         )
@@ -184,6 +187,7 @@ class ParseSettings:
             max_record_bytes=self.max_record_bytes,
             consent_purposes=self.consent_purposes,
             default_country_code=self.default_country_code,
+            id_key=self.id_key,
             max_amount=self.max_amount,
             max_quantity=self.max_quantity,
         )

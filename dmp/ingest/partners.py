@@ -165,7 +165,8 @@ def parse_partner_line(
         if not _FORMATS[identifier.id_type].match(value):
             return _reject(base, R.INVALID_IDENTIFIER, text)
         if identifier.id_type in ("partner_uid", "user_id"):
-            value = pseudonymous_id(value) or value  # an e-mail address as the id
+            # an e-mail address or phone number as the id
+            value = pseudonymous_id(value, ctx.default_country_code, key=ctx.id_key) or value
         identifiers[identifier.id_type] = value
     if not identifiers:
         return _reject(base, R.MISSING_IDENTIFIER, text)

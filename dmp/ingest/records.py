@@ -13,7 +13,7 @@ import json
 import math
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -75,6 +75,7 @@ class ParseContext:
         max_record_bytes: Longer lines are oversized.
         consent_purposes: dmp purpose -> accepted names (lower case).
         default_country_code: For phone numbers without a country code.
+        id_key: Secret key of internal pseudonyms (e-mail and phone user ids).
         max_amount: Larger prices, revenues and totals are out of range.
         max_quantity: Larger quantities are out of range.
     """
@@ -88,6 +89,7 @@ class ParseContext:
     max_record_bytes: int
     consent_purposes: Mapping[str, tuple[str, ...]]
     default_country_code: str
+    id_key: bytes = field(repr=False)
     max_amount: float = 1_000_000
     max_quantity: int = 100_000
 
@@ -202,11 +204,14 @@ def _parse_event(text: str, ctx: ParseContext, row: dict[str, Any]) -> None:
     row["event_type"] = event_type
     event_time = _event_time(event.get("timestamp"), ctx)
 
-    # An e-mail address used as an id is pseudonymised: no plaintext address in the lake.
-    user_id = pseudonymous_id(_identifier(event.get("userId")))
-    anonymous_id = pseudonymous_id(_identifier(event.get("anonymousId")))
+    # An e-mail or phone used as an id is pseudonymised: no plaintext contact in the lake.
+    code, key = ctx.default_country_code, ctx.id_key
+    user_id = pseudonymous_id(_identifier(event.get("userId")), code, key=key)
+    anonymous_id = pseudonymous_id(_identifier(event.get("anonymousId")), code, key=key)
     previous_id = (
-        pseudonymous_id(_identifier(event.get("previousId"))) if event_type == "alias" else None
+        pseudonymous_id(_identifier(event.get("previousId")), code, key=key)
+        if event_type == "alias"
+        else None
     )
     if user_id is None and anonymous_id is None and previous_id is None:
         raise _Reject(R.MISSING_IDENTIFIER)

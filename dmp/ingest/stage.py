@@ -140,6 +140,7 @@ def ingest(
         consent_purposes=options.consent_purposes,
         default_country_code=options.default_country_code,
         partners=partners,
+        id_key=settings.id_key(),
         max_amount=options.max_amount,
         max_quantity=options.max_quantity,
     )

@@ -202,13 +202,23 @@ def _with_person(
     spark: SparkSession, settings: Settings, run: Run, outcome: DataFrame, id_column: str
 ) -> DataFrame:
     """Outcome rows joined to ``person_id`` (e-mails and phones hashed first)."""
-    from dmp.privacy.columns import email_normalized, phone_normalized, sha256_hex_col
+    from dmp.privacy.columns import (
+        email_normalized,
+        phone_normalized,
+        pseudonymous_id_col,
+        sha256_hex_col,
+    )
     from dmp.tables import IDENTITY_MAP_TABLE
 
     if id_column == "person_id":
         return outcome.withColumnRenamed("raw_id", "person_id")
+    code = settings.ingest.default_country_code
     kind, value = {
-        "user_id": ("user_id", F.col("raw_id")),
+        # a user id that is an e-mail or phone was pseudonymised at ingest
+        "user_id": (
+            "user_id",
+            pseudonymous_id_col(F.trim(F.col("raw_id")), code, key=settings.id_key()),
+        ),
         "email": ("email_sha256", sha256_hex_col(email_normalized(F.col("raw_id"), "basic"))),
         "phone": (
             "phone_sha256",

@@ -98,13 +98,16 @@ def seed_from_file(
     path: Path,
     id_type: SeedIdType,
     default_country_code: str,
+    *,
+    id_key: bytes,
 ) -> SeedSet:
     """Resolve a CSV of identifiers (one per row) to people through the identity map.
 
     The identifier column is the one named like the id type (or ``id``/``identifier``),
-    else the first column. E-mails and phones are normalised and SHA-256 hashed first.
+    else the first column. E-mails and phones are normalised and SHA-256 hashed first; user
+    ids that are e-mails or phones are pseudonymised with ``id_key`` as ingest does.
     """
-    rows, keys = read_identifiers(spark, path, id_type, default_country_code)
+    rows, keys = read_identifiers(spark, path, id_type, default_country_code, id_key=id_key)
     persons = (
         keys.join(identity_map.select("id_type", "id_value", "person_id"), ["id_type", "id_value"])
         .select("person_id")
@@ -115,7 +118,7 @@ def seed_from_file(
 
 
 def read_identifiers(
-    spark: SparkSession, path: Path, id_type: str, default_country_code: str
+    spark: SparkSession, path: Path, id_type: str, default_country_code: str, *, id_key: bytes
 ) -> tuple[int, DataFrame]:
     """Read a CSV of identifiers as identity-map keys: ``id_type, id_value``.
 
@@ -147,7 +150,7 @@ def read_identifiers(
         F.col("raw").isNotNull() & (F.col("raw") != "")
     )
     rows = values.count()
-    map_type, normalised = _normalised(F.col("raw"), id_type, default_country_code)
+    map_type, normalised = _normalised(F.col("raw"), id_type, default_country_code, id_key)
     keys = values.select(F.lit(map_type).alias("id_type"), normalised.alias("id_value")).filter(
         F.col("id_value").isNotNull()
     )
@@ -207,8 +210,15 @@ def _identifier_column(columns: list[str], id_type: str) -> str:
     return columns[0]
 
 
-def _normalised(raw: Column, id_type: str, default_country_code: str) -> tuple[str, Column]:
-    from dmp.privacy.columns import email_normalized, phone_normalized, sha256_hex_col
+def _normalised(
+    raw: Column, id_type: str, default_country_code: str, id_key: bytes
+) -> tuple[str, Column]:
+    from dmp.privacy.columns import (
+        email_normalized,
+        phone_normalized,
+        pseudonymous_id_col,
+        sha256_hex_col,
+    )
 
     if id_type == "email":
         return "email_sha256", sha256_hex_col(email_normalized(raw, "basic"))
@@ -216,4 +226,5 @@ def _normalised(raw: Column, id_type: str, default_country_code: str) -> tuple[s
         return "phone_sha256", sha256_hex_col(phone_normalized(raw, "meta", default_country_code))
     if id_type in ("email_sha256", "advertising_id"):
         return id_type, F.lower(raw)
-    return "user_id", raw
+    # a user id that is an e-mail or phone was pseudonymised at ingest: match it the same way
+    return "user_id", pseudonymous_id_col(F.trim(raw), default_country_code, key=id_key)

@@ -269,7 +269,7 @@ def _seed(
     identity_map = run.read(spark, IDENTITY_MAP_TABLE)
     return seed_from_file(
         spark, run, identity_map, seed.file, seed.id_type,  # type: ignore[arg-type]
-        settings.ingest.default_country_code,
+        settings.ingest.default_country_code, id_key=settings.id_key(),
     )  # fmt: skip
 
 

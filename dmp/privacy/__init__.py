@@ -20,9 +20,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from dmp.privacy.hashing import pseudonymous_id, sha256_hex, truncate_ip, uid2_hash
+from dmp.privacy.hashing import (
+    hmac_sha256_hex,
+    pseudonymous_id,
+    sha256_hex,
+    truncate_ip,
+    uid2_hash,
+)
 from dmp.privacy.masking import mask_pii
 from dmp.privacy.normalize import (
+    email_in_identifier,
     normalize_birth_year,
     normalize_city,
     normalize_country,
@@ -32,6 +39,7 @@ from dmp.privacy.normalize import (
     normalize_phone,
     normalize_state,
     normalize_zip,
+    phone_in_identifier,
 )
 from dmp.privacy.rules import EmailRule, NameRule, PhoneRule, ZipRule
 
@@ -40,11 +48,15 @@ if TYPE_CHECKING:
         birth_year_normalized,
         city_normalized,
         country_normalized,
+        email_in_identifier_col,
         email_normalized,
         gender_normalized,
+        hmac_sha256_hex_col,
         mask_pii_col,
         name_normalized,
+        phone_in_identifier_col,
         phone_normalized,
+        pseudonymous_id_col,
         sha256_hex_col,
         state_normalized,
         truncate_ip_col,
@@ -57,11 +69,15 @@ _COLUMN_FUNCTIONS = frozenset(
         "birth_year_normalized",
         "city_normalized",
         "country_normalized",
+        "email_in_identifier_col",
         "email_normalized",
         "gender_normalized",
+        "hmac_sha256_hex_col",
         "mask_pii_col",
         "name_normalized",
+        "phone_in_identifier_col",
         "phone_normalized",
+        "pseudonymous_id_col",
         "sha256_hex_col",
         "state_normalized",
         "truncate_ip_col",
@@ -78,8 +94,12 @@ __all__ = [
     "birth_year_normalized",
     "city_normalized",
     "country_normalized",
+    "email_in_identifier",
+    "email_in_identifier_col",
     "email_normalized",
     "gender_normalized",
+    "hmac_sha256_hex",
+    "hmac_sha256_hex_col",
     "mask_pii",
     "mask_pii_col",
     "name_normalized",
@@ -92,8 +112,11 @@ __all__ = [
     "normalize_phone",
     "normalize_state",
     "normalize_zip",
+    "phone_in_identifier",
+    "phone_in_identifier_col",
     "phone_normalized",
     "pseudonymous_id",
+    "pseudonymous_id_col",
     "sha256_hex",
     "sha256_hex_col",
     "state_normalized",

@@ -47,6 +47,22 @@ supported)."""
 
 GMAIL_DOMAINS: Final = ("gmail.com", "googlemail.com")
 
+# --- identifiers that carry an e-mail or phone -------------------------------------------
+
+MAILTO_PREFIX: Final = "^mailto:"
+"""A ``mailto:`` URI scheme in front of an identifier (applied to lower-cased text)."""
+
+NAMED_ADDRESS: Final = r"[^<>]*<([^<>]*)>[^<>]*"
+"""``Display Name <address>``: group 1 is the text between the only pair of angle brackets.
+Each part excludes the brackets, so there is exactly one way to match (linear time)."""
+
+IDENTIFIER_EDGE_CHARS: Final = WHITESPACE_CHARS + ".;,"
+"""Stripped from both ends of an e-mail found in an identifier: whitespace and the
+punctuation a list or sentence leaves behind (``jane@example.com.``, ``jane@example.com;``)."""
+
+TEL_PREFIX: Final = "^[tT][eE][lL]:"
+"""A ``tel:`` URI scheme in front of a phone number used as an identifier."""
+
 # --- phone ---------------------------------------------------------------------------------
 
 PHONE_SYNTAX: Final = rf"(?:\+|\(\+)?[0-9()./\-{WS}]+"
@@ -240,10 +256,13 @@ masked as several matches."""
 
 _HEX: Final = "[0-9a-fA-F]"
 _YEAR: Final = "(?:19|20)[0-9]{2}"
+MASK_TOKEN: Final = "<(?:email|phone|ip|name|address|birthday):[0-9a-f]{8}>"
+"""A token that replaced personal data (kind and the first 8 hex of a SHA-256)."""
+
 READABLE_IN_TEXT: Final = "|".join(
     [
         # a mask token from an earlier pass, so masking twice changes nothing
-        "<(?:email|phone):[0-9a-f]{8}>",
+        MASK_TOKEN,
         # uuid
         rf"{_HEX}{{8}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{12}}",
         # ISO-8601 date or date-time with optional fraction and offset
@@ -259,12 +278,63 @@ READABLE_IN_TEXT: Final = "|".join(
 """Values that look like phone numbers to :data:`PHONE_IN_TEXT` but are not personal data
 (mask tokens, uuids, ISO timestamps, dates): matched first so they stay readable."""
 
-PII_IN_TEXT: Final = rf"(?:{READABLE_IN_TEXT})|{EMAIL_IN_TEXT}|{PHONE_IN_TEXT}"
-"""One scan over free text: group 1 is an e-mail, group 2 a phone number; readable values
-are consumed without a group so a phone can never start inside them."""
+_SEP: Final = r"[_\-]?"
+NAME_KEYS: Final = (
+    rf"(?:(?:first|last|full|middle|given|family|sur|display|user|maiden){_SEP})?name"
+)
+ADDRESS_KEYS: Final = (
+    rf"street(?:{_SEP}address)?|address(?:{_SEP}(?:line)?{_SEP}[1-3])?|home{_SEP}address"
+)
+BIRTHDAY_KEYS: Final = rf"birth{_SEP}(?:day|date)|date{_SEP}of{_SEP}birth|dob"
+IP_KEYS: Final = rf"ip(?:{_SEP}address)?|client{_SEP}ip|remote{_SEP}addr(?:ess)?"
+PERSONAL_KEY: Final = rf"(?:{NAME_KEYS}|{ADDRESS_KEYS}|{BIRTHDAY_KEYS}|{IP_KEYS})"
+"""Keys whose values are personal data: names, street addresses, birthdays, IP addresses
+(case-insensitive, with ``_``, ``-`` or nothing between words: ``first_name``,
+``firstName``, ``first-name``). City, region, postcode and country are coarse and stay."""
 
-EMAIL_GROUP: Final = 1
-PHONE_GROUP: Final = 2
+KEY_VALUE_IN_TEXT: Final = (
+    # group 1: the backslashes escaping the key's quotes (JSON escaped 0-16 times)
+    rf"(?<![A-Za-z0-9_\\])(\\{{0,16}})\"?(?i:({PERSONAL_KEY}))\1\"?"
+    rf"[{WS}]{{0,8}}[:=][{WS}]{{0,8}}"
+    rf"(?!\1\"?{MASK_TOKEN})"
+    # group 3: a quoted value, up to its closing quote (escaped quotes inside are skipped)
+    # or 512 characters; group 4: an unquoted value (number, key=value text)
+    rf"(?:\1\"((?:\1\1\\\"|(?!\1\")[^\r\n]){{1,512}})"
+    rf"|([^{WS},;&\"{{}}\[\]\\<>][^,;&\"{{}}\[\]\\<>\r\n]{{0,127}}))"
+)
+"""The value under a personal key, in JSON (also escaped JSON) and ``key=value`` text.
+Group 1 holds the key's escaping backslashes (the value's quotes carry the same), group 2
+the key, group 3 a quoted value, group 4 an unquoted one. Every repetition is bounded, so
+the scan stays linear and never deepens Java's regex stack with the input's length."""
+
+KEY_VALUE_KEY_GROUP: Final = 2
+KEY_VALUE_QUOTED_GROUP: Final = 3
+KEY_VALUE_BARE_GROUP: Final = 4
+
+IP_IN_TEXT: Final = (
+    # the look-aheads reject most positions before the long IPv6 alternation is tried
+    rf"(?=[0-9]{{1,3}}\.)(?<![0-9.]){IPV4}(?![0-9]|\.[0-9])"
+    rf"|(?=[0-9A-Fa-f]{{0,4}}:)(?<![0-9A-Za-z.:])(?i:{IPV6})(?![0-9A-Za-z:.])"
+)
+"""An IPv4 or IPv6 address standing alone in text (not part of a longer dotted or
+colon-separated run). A four-part version number (``1.2.3.4``) is an IPv4 address to this
+pattern and is masked: the two cannot be told apart, and a leaked address is worse."""
+
+PII_IN_TEXT: Final = (
+    rf"(?:{READABLE_IN_TEXT})|{KEY_VALUE_IN_TEXT}|{EMAIL_IN_TEXT}|((?:{IP_IN_TEXT}))"
+    rf"|{PHONE_IN_TEXT}"
+)
+"""One scan over free text: values under personal keys (groups 1-4), e-mails (group 5),
+IP addresses (group 6), phone numbers (group 7); readable values are consumed without a
+group so nothing can start inside them. The key-value part comes first so that its
+backreference is group 1 here as in :data:`KEY_VALUE_IN_TEXT`."""
+
+PERSONAL_KEY_STEMS: Final = ("name", "addr", "street", "birth", "dob", "ip")
+"""A lower-cased substring of every :data:`PERSONAL_KEY`."""
+PERSONAL_KEY_HINT: Final = rf"(?i:{PERSONAL_KEY})[\\\"]{{0,17}}[{WS}]{{0,8}}[:=]"
+"""Found in every text :data:`KEY_VALUE_IN_TEXT` matches."""
+IP_HINT: Final = r"[0-9]\.[0-9]|[0-9a-fA-F]:[0-9a-fA-F]|::"
+"""Found in every text :data:`IP_IN_TEXT` matches."""
 
 AT_FORMS: Final = _AT
 """Found in every e-mail match and in no other match of :data:`PII_IN_TEXT`: tells the

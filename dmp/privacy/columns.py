@@ -13,6 +13,7 @@ Example:
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 
 from pyspark.sql import Column
@@ -140,6 +141,87 @@ def _phone(
 
     without_trunk_marker = F.regexp_replace(text, p.PHONE_PARENTHESISED_TRUNK_ZERO, "")
     return bind(F.regexp_replace(without_trunk_marker, "[^0-9]", ""), from_digits)
+
+
+def email_in_identifier_col(col: ColumnOrName) -> Column:
+    """The address an identifier carries; see :func:`dmp.privacy.normalize.email_in_identifier`.
+
+    Args:
+        col: A string column (or its name) of identifiers.
+
+    Returns:
+        A string column of address texts, ``null`` for identifiers without ``@``.
+    """
+    text = F.regexp_replace(F.lower(_trimmed(col)), p.MAILTO_PREFIX, "")
+    named = p.anchored(p.NAMED_ADDRESS)
+    inside = F.regexp_extract(text, named, 1)
+    text = F.when(text.rlike(named) & inside.contains("@"), inside).otherwise(text)
+    text = F.trim(text, F.lit(p.IDENTIFIER_EDGE_CHARS))
+    return F.when(text.contains("@"), text)
+
+
+def phone_in_identifier_col(col: ColumnOrName, default_country_code: str = "1") -> Column:
+    """The E.164 number an identifier is; see :func:`~dmp.privacy.normalize.phone_in_identifier`.
+
+    Args:
+        col: A string column (or its name) of identifiers.
+        default_country_code: Country calling code for national numbers.
+
+    Returns:
+        A string column of E.164 numbers, ``null`` where the identifier is not a phone.
+    """
+    without_scheme = F.regexp_replace(_trimmed(col), p.TEL_PREFIX, "")
+    return phone_normalized(without_scheme, "e164", default_country_code)
+
+
+_HMAC_BLOCK_BYTES = 64  # SHA-256's block size
+
+
+def hmac_sha256_hex_col(col: ColumnOrName, key: bytes) -> Column:
+    """HMAC-SHA256 as lower-case hex; see :func:`dmp.privacy.hashing.hmac_sha256_hex`.
+
+    Spark has no HMAC function, so RFC 2104 is spelled out with ``sha2`` over binary
+    values: ``H((K ^ opad) || H((K ^ ipad) || m))``. The two padded keys are literals of the
+    plan: treat a printed plan (``explain``) of a query using this as secret.
+
+    Args:
+        col: A column (or its name) of normalised values; non-strings are cast to string.
+        key: The secret key.
+
+    Returns:
+        A string column of 64-character hex digests; ``null`` stays ``null``.
+    """
+    block = hashlib.sha256(key).digest() if len(key) > _HMAC_BLOCK_BYTES else key
+    block = block.ljust(_HMAC_BLOCK_BYTES, b"\0")
+    inner_key = bytearray(b ^ 0x36 for b in block)
+    outer_key = bytearray(b ^ 0x5C for b in block)
+    message = F.encode(_column(col).cast("string"), "UTF-8")
+    inner = F.unhex(F.sha2(F.concat(F.lit(inner_key), message), 256))
+    return F.sha2(F.concat(F.lit(outer_key), inner), 256)
+
+
+def pseudonymous_id_col(
+    col: ColumnOrName, default_country_code: str = "1", *, key: bytes
+) -> Column:
+    """Pseudonymise e-mail and phone identifiers; see :func:`dmp.privacy.pseudonymous_id`.
+
+    Args:
+        col: A string column (or its name) of identifiers.
+        default_country_code: Country calling code for national phone numbers.
+        key: The secret key of internal ids (``Settings.id_key()``).
+
+    Returns:
+        A string column: ``email-hmac:<hex>``, ``phone-hmac:<hex>`` or the identifier.
+    """
+    from dmp.privacy.hashing import EMAIL_ID_PREFIX, PHONE_ID_PREFIX
+
+    email = email_in_identifier_col(col)
+    phone = phone_in_identifier_col(col, default_country_code)
+    return (
+        F.when(email.isNotNull(), F.concat(F.lit(EMAIL_ID_PREFIX), hmac_sha256_hex_col(email, key)))
+        .when(phone.isNotNull(), F.concat(F.lit(PHONE_ID_PREFIX), hmac_sha256_hex_col(phone, key)))
+        .otherwise(_column(col).cast("string"))
+    )
 
 
 def name_normalized(col: ColumnOrName, rule: NameRule = "meta") -> Column:
@@ -360,8 +442,27 @@ def _phone_token(found: Column) -> Column:
     return _token("phone", F.coalesce(e164, F.regexp_replace(found, "[^0-9]", "")))
 
 
+def _key_value_token(found: Column) -> Column:
+    pattern = p.anchored(p.KEY_VALUE_IN_TEXT)
+    quoted = F.regexp_extract(found, pattern, p.KEY_VALUE_QUOTED_GROUP)
+    value = F.when(quoted != "", quoted).otherwise(
+        F.regexp_extract(found, pattern, p.KEY_VALUE_BARE_GROUP)
+    )
+    key = F.lower(F.regexp_extract(found, pattern, p.KEY_VALUE_KEY_GROUP))
+    kind = (
+        F.when(_whole(key, p.NAME_KEYS), F.lit("name"))
+        .when(_whole(key, p.ADDRESS_KEYS), F.lit("address"))
+        .when(_whole(key, p.BIRTHDAY_KEYS), F.lit("birthday"))
+        .otherwise(F.lit("ip"))
+    )
+    token = F.concat(
+        F.lit("<"), kind, F.lit(":"), F.substring(F.sha2(F.lower(value), 256), 1, 8), F.lit(">")
+    )
+    return F.concat(F.left(found, F.length(found) - F.length(value)), token)
+
+
 def mask_pii_col(col: ColumnOrName) -> Column:
-    """Mask e-mails and phone numbers in free text; see :func:`dmp.privacy.mask_pii`.
+    """Mask personal data in free text; see :func:`dmp.privacy.mask_pii`.
 
     The same scan as the reference, done with built-ins: ``regexp_extract_all`` lists every
     match, ``split`` on the same pattern gives the text between matches, and the pieces are
@@ -385,13 +486,15 @@ def mask_pii_col(col: ColumnOrName) -> Column:
         return F.concat(F.get(between, 0), F.array_join(F.transform(found, replaced), ""))
 
     def replaced(item: Column) -> Column:
-        # A match is an e-mail (it has an @ in some form), a readable value kept as it is,
-        # a phone number, or else an e-mail cut inside its @ at the end of a truncated line:
-        # the same decision the scan made through its groups.
+        # A match is a value under a personal key, an e-mail (it has an @ in some form), a
+        # readable value kept as it is, an IP address, a phone number, or else an e-mail cut
+        # inside its @ at the end of a truncated line: decided in the reference's order.
         match = item["match"]
         token = (
-            F.when(match.rlike(p.AT_FORMS), _email_token(match))
+            F.when(_whole(match, p.KEY_VALUE_IN_TEXT), _key_value_token(match))
+            .when(match.rlike(p.AT_FORMS), _email_token(match))
             .when(_whole(match, p.READABLE_IN_TEXT), match)
+            .when(_whole(match, p.IP_IN_TEXT), _token("ip", F.lower(match)))
             .when(_whole(match, p.PHONE_IN_TEXT), _phone_token(match))
             .otherwise(_email_token(match))
         )

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 import ipaddress
 import re
 
 from dmp.privacy import _patterns as p
-from dmp.privacy.normalize import normalize_email, trim
+from dmp.privacy.normalize import email_in_identifier, phone_in_identifier, trim
 
 _IPV4 = re.compile(p.IPV4)
 
-EMAIL_ID_PREFIX = "email-sha256:"
+EMAIL_ID_PREFIX = "email-hmac:"
+"""Prefix of the pseudonym of an identifier that carries an e-mail address."""
+PHONE_ID_PREFIX = "phone-hmac:"
+"""Prefix of the pseudonym of an identifier that is a phone number."""
 
 
 def sha256_hex(value: str | None) -> str | None:
@@ -33,25 +37,61 @@ def sha256_hex(value: str | None) -> str | None:
     return hashlib.sha256(value.encode("utf-8")).hexdigest()
 
 
-def pseudonymous_id(value: str | None) -> str | None:
-    """An identifier with no plaintext e-mail address in it.
+def hmac_sha256_hex(value: str | None, key: bytes) -> str | None:
+    """HMAC-SHA256 (RFC 2104) of a value's UTF-8 bytes under ``key``, as lower-case hex.
 
-    Sites often use the e-mail address as the login user id, and partners send it as their
-    user id. Such an identifier is replaced by ``email-sha256:`` and the SHA-256 of the
-    address normalised by the basic rule, so the same address always gives the same id and
-    the address itself never reaches the lake. Any other identifier is returned unchanged.
+    The keyed hash of internal ids: unlike a plain SHA-256 it cannot be reversed by hashing
+    a list of candidate addresses without the key.
 
-    >>> pseudonymous_id("u-123")
-    'u-123'
-    >>> pseudonymous_id(" Jane.Doe@Example.com") == pseudonymous_id("jane.doe@example.com")
-    True
+    Args:
+        value: A normalised value, or ``None``.
+        key: The secret key (see :mod:`dmp.privacy.secret`).
+
+    Returns:
+        The 64-character hex digest, or ``None`` for ``None``.
     """
-    if value is None or "@" not in value:
-        return value
-    email = normalize_email(value)
-    if email is None:
-        return value
-    return EMAIL_ID_PREFIX + hashlib.sha256(email.encode("utf-8")).hexdigest()
+    if value is None:
+        return None
+    return hmac.new(key, value.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def pseudonymous_id(
+    value: str | None, default_country_code: str = "1", *, key: bytes
+) -> str | None:
+    """An identifier with no plaintext e-mail address or phone number in it.
+
+    Sites often use the e-mail address or phone number as the login user id, and partners
+    send them as their user id, in many forms (``mailto:jane@example.com``,
+    ``Jane Doe <jane@example.com>``, ``jane@example.com;``, ``tel:+14155550132``). An
+    identifier that carries an e-mail (:func:`~dmp.privacy.normalize.email_in_identifier`)
+    becomes ``email-hmac:`` and the keyed hash (:func:`hmac_sha256_hex`) of the address, so
+    every form of an address gives the id of the plain address; one that is a phone number
+    (:func:`~dmp.privacy.normalize.phone_in_identifier`) becomes ``phone-hmac:`` and the
+    keyed hash of its E.164 form. Any other identifier is returned unchanged.
+
+    >>> pseudonymous_id("u-123", key=b"a test key of 16+ chars")
+    'u-123'
+    >>> key = b"a test key of 16+ chars"
+    >>> pseudonymous_id("mailto:Jane@Example.com", key=key) == pseudonymous_id(
+    ...     "jane@example.com", key=key
+    ... )
+    True
+
+    Args:
+        value: An identifier as captured, or ``None``.
+        default_country_code: Country calling code for national phone numbers.
+        key: The secret key of internal ids (``Settings.id_key()``).
+
+    Returns:
+        The pseudonym, the identifier unchanged, or ``None`` for ``None``.
+    """
+    if value is None:
+        return None
+    if (email := email_in_identifier(value)) is not None:
+        return EMAIL_ID_PREFIX + hmac.new(key, email.encode("utf-8"), hashlib.sha256).hexdigest()
+    if (phone := phone_in_identifier(value, default_country_code)) is not None:
+        return PHONE_ID_PREFIX + hmac.new(key, phone.encode("utf-8"), hashlib.sha256).hexdigest()
+    return value
 
 
 def uid2_hash(value: str | None) -> str | None:

@@ -48,6 +48,9 @@ _UK_POSTCODE = re.compile(p.UK_POSTCODE)
 _POSTCODE = re.compile(p.POSTCODE_CHARS)
 _POSTCODE_SPACED = re.compile(p.POSTCODE_CHARS_SPACED)
 _HAS_DIGIT = re.compile("[0-9]")
+_MAILTO_PREFIX = re.compile(p.MAILTO_PREFIX)
+_NAMED_ADDRESS = re.compile(p.NAMED_ADDRESS)
+_TEL_PREFIX = re.compile(p.TEL_PREFIX)
 
 _FEMALE = frozenset({"f", "female", "w", "woman"})
 _MALE = frozenset({"m", "male", "man"})
@@ -168,6 +171,62 @@ def normalize_phone(
     if number.startswith("1") and _NANP.fullmatch(number) is None:
         return None
     return f"+{number}" if rule == "e164" else number
+
+
+def email_in_identifier(raw: str | None) -> str | None:
+    """The e-mail address an identifier carries, in the form its pseudonym is hashed from.
+
+    Any identifier with an ``@`` is taken to carry an address (a leaked address is worse
+    than a hashed handle). It is trimmed and lower-cased, a ``mailto:`` scheme is dropped,
+    ``Display Name <address>`` gives the address between the brackets (when that holds the
+    ``@``), and whitespace, ``.``, ``;`` and ``,`` are stripped from both ends. A valid
+    address therefore comes out exactly as :func:`normalize_email` (``basic``) gives it,
+    so every form of it shares one pseudonym; a domain without a dot (``jane@localhost``)
+    is kept as it is rather than rejected.
+
+    >>> email_in_identifier("Jane Doe <Jane@Example.com>")
+    'jane@example.com'
+    >>> email_in_identifier("mailto:jane@example.com;")
+    'jane@example.com'
+    >>> email_in_identifier("u_123") is None
+    True
+
+    Args:
+        raw: An identifier as captured (a user id, anonymous id, partner id), or ``None``.
+
+    Returns:
+        The address text to hash, or ``None`` if the identifier has no ``@``.
+    """
+    if raw is None:
+        return None
+    text = _MAILTO_PREFIX.sub("", trim(raw).lower())
+    named = _NAMED_ADDRESS.fullmatch(text)
+    if named is not None and "@" in named.group(1):
+        text = named.group(1)
+    text = text.strip(p.IDENTIFIER_EDGE_CHARS)
+    return text if "@" in text else None
+
+
+def phone_in_identifier(raw: str | None, default_country_code: str = "1") -> str | None:
+    """The phone number an identifier is, in E.164, or ``None`` if it is not one.
+
+    An optional ``tel:`` scheme is dropped; the rest must be a number
+    :func:`normalize_phone` accepts with the configured default country code. So
+    ``+1 (415) 555-0132``, ``tel:+14155550132`` and a national ``4155550132`` (country code
+    1) all give ``+14155550132``. A digits-only id of a phone number's length is therefore
+    treated as a phone number: it cannot be told apart from one, and hashing an opaque id
+    loses nothing but readability. Ids with letters (``u_123``, UUIDs) never match.
+
+    Args:
+        raw: An identifier as captured, or ``None``.
+        default_country_code: Country calling code for national numbers.
+
+    Returns:
+        The E.164 number, or ``None``.
+    """
+    if raw is None:
+        return None
+    return normalize_phone(_TEL_PREFIX.sub("", trim(raw)), "e164", default_country_code)
 
 
 def _national_to_international(digits: str, country_code: str) -> str | None:

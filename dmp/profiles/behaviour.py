@@ -151,7 +151,9 @@ def risk(
         ).alias("gap"),
     ).filter(F.col("gap").isNotNull())
     regularity = gaps.groupBy("person_id").agg(
-        (F.stddev_pop("gap") / F.avg("gap")).alias("gap_variation"),
+        # null when every event is at one instant (average gap 0), which ANSI mode would
+        # otherwise turn into a DIVIDE_BY_ZERO failure of the whole profiles stage
+        F.try_divide(F.stddev_pop("gap"), F.avg("gap")).alias("gap_variation"),
         F.count(F.lit(1)).alias("_gaps"),
     )
     shape = events.groupBy("person_id").agg(

@@ -159,10 +159,15 @@ def _change_list(
     from dmp.segments.lists import add_to_list, remove_from_list
 
     country = settings.ingest.default_country_code
+    key = settings.id_key()
     if request.action == "add":
         assert request.file is not None and request.id_type is not None  # checked
-        return add_to_list(needs(spark), run, request.name, request.file, request.id_type, country)
-    return remove_from_list(needs(spark), run, request.name, request.file, request.id_type, country)
+        return add_to_list(
+            needs(spark), run, request.name, request.file, request.id_type, country, id_key=key
+        )
+    return remove_from_list(
+        needs(spark), run, request.name, request.file, request.id_type, country, id_key=key
+    )
 
 
 LISTS: Stage[ListRequest, ListChange] = Stage(

@@ -78,13 +78,20 @@ def _current(spark: SparkSession, run: Run, name: str) -> DataFrame | None:
 
 
 def add_to_list(
-    spark: SparkSession, run: Run, name: str, path: Path, id_type: str, default_country_code: str
+    spark: SparkSession,
+    run: Run,
+    name: str,
+    path: Path,
+    id_type: str,
+    default_country_code: str,
+    *,
+    id_key: bytes,
 ) -> ListChange:
     """Add a file's identifiers (hashed) to list ``name``, creating it; repeats are skipped."""
     from dmp.lookalike.seeds import read_identifiers
 
     _check_name(name)
-    rows, keys = read_identifiers(spark, path, id_type, default_country_code)
+    rows, keys = read_identifiers(spark, path, id_type, default_country_code, id_key=id_key)
     incoming = keys.select(F.lit(name).alias("list"), "id_type", "id_value").distinct()
     current = _current(spark, run, name)
     new = incoming if current is None else incoming.join(current, list(_COLUMNS), "left_anti")
@@ -107,6 +114,8 @@ def remove_from_list(
     path: Path | None,
     id_type: str | None,
     default_country_code: str,
+    *,
+    id_key: bytes,
 ) -> ListChange:
     """Remove a file's identifiers from list ``name``, or the whole list without a file."""
     current = _current(spark, run, name)
@@ -120,7 +129,9 @@ def remove_from_list(
     else:
         from dmp.lookalike.seeds import read_identifiers
 
-        change.rows, keys = read_identifiers(spark, path, id_type or "", default_country_code)
+        change.rows, keys = read_identifiers(
+            spark, path, id_type or "", default_country_code, id_key=id_key
+        )
         kept_rows = current.join(keys.distinct(), ["id_type", "id_value"], "left_anti")
     from dmp.caching import kept
 

@@ -79,7 +79,12 @@ def settings_for(home: Path, conf: Path) -> Settings:
 
 def job_env(conf: Path) -> dict[str, str]:
     """Environment of a job subprocess: the test conf/, quiet telemetry, the venv's Python."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DMP_", "DMP__"))}
+    # DMP_SECRET stays: the jobs must key internal ids as this process does
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("DMP_", "DMP__")) or k == "DMP_SECRET"
+    }
     env.update(
         DMP_CONF_DIR=str(conf),
         DMP_ENV="local",

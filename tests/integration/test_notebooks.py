@@ -90,7 +90,7 @@ def notebook_env(spark: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[s
     env = {
         key: value
         for key, value in os.environ.items()
-        if not key.startswith(("DMP_", "PYSPARK_GATEWAY_", "MPLBACKEND"))
+        if not key.startswith(("DMP_", "PYSPARK_GATEWAY_", "MPLBACKEND")) or key == "DMP_SECRET"
     }
     env.update(
         DMP_HOME=str(home),

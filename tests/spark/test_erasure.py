@@ -16,15 +16,17 @@ from dmp.erasure.stage import ErasureRequest, erase, request_keys
 from dmp.errors import UserError
 from dmp.export.suppression import suppressed_people
 from dmp.lake import Lake
-from dmp.privacy import mask_pii, normalize_email, sha256_hex
+from dmp.privacy import hmac_sha256_hex, mask_pii, normalize_email, sha256_hex
 from dmp.runlog import Run
 from dmp.tables import JOURNAL_TABLE
+from tests.privacy_key import TEST_ID_KEY
 
 CONF = Path(__file__).parents[2] / "conf"
 T0 = datetime(2026, 3, 1, 12, tzinfo=UTC)
 ALICE_EMAIL = "alice@example.com"
 ALICE_HASH = sha256_hex(normalize_email(ALICE_EMAIL, "basic"))
 LOGIN_HASH = sha256_hex(normalize_email("login.carol@example.com", "basic"))
+LOGIN_ID = "email-hmac:" + str(hmac_sha256_hex("login.carol@example.com", TEST_ID_KEY))
 
 _EVENT_SCHEMA = pa.schema(
     [
@@ -119,7 +121,7 @@ def _build(settings: Settings) -> Lake:
         _event("g1", user_id="421"),
         _event("d1", user_id="u-dora", anonymous_id="cookie-dora"),
         _event("d2", anonymous_id="cookie-dora"),
-        _event("c1", user_id="email-sha256:" + LOGIN_HASH),
+        _event("c1", user_id=LOGIN_ID),
     ]
     lake.write_arrow(pa.Table.from_pylist(events, schema=_EVENT_SCHEMA), "bronze/events")
     uk_phone = _mask('{"traits":{"phone":"+44 7700 900123"}}')
@@ -207,15 +209,27 @@ def test_funnel_audiences_and_uploaded_lists_lose_the_person(erased) -> None:
 def test_bronze_only_and_email_login_people_are_erased(erased) -> None:
     lake, result = erased[1], erased[2]
     # Dora was never resolved by identity (d2 goes through her cookie); Carol's login id was
-    # her e-mail, stored as email-sha256:<hash>
+    # her e-mail, stored as email-hmac:<keyed hash>
     assert {r["message_id"] for r in _rows(lake, "bronze/events")} == {"b1", "g1"}
     assert result.deleted_rows["bronze/events"] == 6
 
 
 def test_an_email_given_as_user_id_is_looked_up_both_ways() -> None:
-    keys = request_keys(ErasureRequest(user_ids=[" Login.Carol@example.com"]), "1")
-    assert keys == [("email_sha256", LOGIN_HASH), ("user_id", "email-sha256:" + LOGIN_HASH)]
-    assert request_keys(ErasureRequest(user_ids=["42"]), "1") == [("user_id", "42")]
+    keys = request_keys(ErasureRequest(user_ids=[" Login.Carol@example.com"]), "1", TEST_ID_KEY)
+    assert keys == [("email_sha256", LOGIN_HASH), ("user_id", LOGIN_ID)]
+    assert request_keys(ErasureRequest(user_ids=["42"]), "1", TEST_ID_KEY) == [("user_id", "42")]
+    named = request_keys(
+        ErasureRequest(user_ids=["Carol <login.carol@example.com>;"]), "1", TEST_ID_KEY
+    )
+    assert named == keys
+
+
+def test_a_phone_given_as_user_id_or_phone_names_the_phone_user_id() -> None:
+    user_id = ("user_id", "phone-hmac:" + str(hmac_sha256_hex("+14155550132", TEST_ID_KEY)))
+    phone = ("phone_sha256", str(sha256_hex("14155550132")))
+    by_id = request_keys(ErasureRequest(user_ids=["tel:+1 415 555 0132"]), "1", TEST_ID_KEY)
+    by_phone = request_keys(ErasureRequest(phones=["(415) 555-0132"]), "1", TEST_ID_KEY)
+    assert by_id == by_phone == sorted([phone, user_id])
 
 
 def test_quarantine_lines_match_whole_ids_and_the_configured_phone_country(erased) -> None:

@@ -15,6 +15,7 @@ from pyspark.sql import functions as F
 
 import dmp.privacy as privacy
 from tests.hostile_text import hostile_lines
+from tests.privacy_key import TEST_ID_KEY
 
 pytestmark = pytest.mark.spark
 
@@ -58,11 +59,38 @@ _EDGE_CASES: list[str | None] = [
     "\"hi\\njane@example.com\" 'o'neil@x.com' ren\\u00e9e@x.com",
     "<email:1a2b3c4d> <phone:12345678>",
     "mailto:jane&#64;example.com?cc=bob%40example.com",
+    # identifiers that carry an e-mail or phone, and opaque ids that must stay as they are
+    "mailto:Jane@Example.com",
+    "Jane Doe <jane@example.com>",
+    "jane@example.com.",
+    "jane@example.com;",
+    " jane@localhost ",
+    "<jane@example.com>",
+    "Jane <no-address> jane@example.com",
+    "<>@",
+    "tel:+1 (415) 555-0132",
+    "TEL:4155550132",
+    "4155550132",
+    "+44 20 7946 0018",
+    "u_123",
+    "550e8400-e29b-41d4-a716-446655440000",
+    "12345678-1234-1234-1234-123456789012",
     "x" * 64 + "@example.com",
     "1" * 60,
+    # personal keys and IP addresses in free text, and look-alikes that must stay
+    '{"name":"Jane \\"JD\\" Doe","first_name":"Jane","lastName":"Doe"}',
+    '"{\\"address\\":\\"12 Baker St\\",\\"dob\\":\\"1985-03-02\\"}"',
+    "name=Jane Doe&ip=10.0.0.1&x=1",
+    '{"birthday":19850302,"street":"1 Main St","city":"Springfield"}',
+    '{"name":"<name:1a2b3c4d>","ip":<ip:12345678>}',
+    "client 203.0.113.77:443 and 2001:DB8::1, ::ffff:192.0.2.1; v1.2.3.4",
+    "versions 1.2.3 1.2.3.4.5 at 12:30:45 Foo::Bar deadbeef:cafe",
+    '{"product_name":"Monopoly","filename":"a.pdf","zip":"94103","name":""}',
+    '{"Full-Name" : "Jane',
 ]
 _SOUP = (
-    *"aj.@ 1234567890-()+\\u%40e'\"x<>:",
+    *"aj.@ 1234567890-()+\\u%40e'\"x<>:=",
+    *("name", '"ip":', "dob=", "::", "1.2.3.4", "ffff:"),
     *("@gmail.com", "\\u0040", "415 555 0132", "<phone:12345678>", "2026-01-05"),
     "550e8400-e29b-41d4-a716-446655440000",
 )
@@ -152,7 +180,13 @@ def _random_line(rng: random.Random) -> str:
         "timestamp": "2026-01-05T10:00:00.000Z",
         "traits": {"email": email, "phone": phone, "name": _random_name(rng).strip()},
         "context": {"ip": _random_ip(rng).strip(), "epoch": 1700000000000},
-        "properties": {"price": 19.99, "note": f"call {phone} or mail {email}"},
+        "properties": {
+            "price": 19.99,
+            "note": f"call {phone} or mail {email} from {_random_ip(rng).strip()}",
+            rng.choice(["address", "street", "birthday", "dob", "version"]): rng.choice(
+                ["12 Baker St", "1985-03-02", "1.2.3.4", "19850302", ""]
+            ),
+        },
     }
     line = json.dumps(record, ensure_ascii=rng.random() < 0.5)
     variant = rng.randrange(6)
@@ -222,6 +256,22 @@ PAIRS: dict[str, Pair] = {
     "uid2_hash": (privacy.uid2_hash_col, privacy.uid2_hash),
     "truncate_ip": (privacy.truncate_ip_col, privacy.truncate_ip),
     "mask_pii": (privacy.mask_pii_col, privacy.mask_pii),
+    "email_in_identifier": (privacy.email_in_identifier_col, privacy.email_in_identifier),
+    **{
+        f"pseudonymous_id_{country}": (
+            lambda c, country=country: privacy.pseudonymous_id_col(c, country, key=TEST_ID_KEY),
+            lambda v, country=country: privacy.pseudonymous_id(v, country, key=TEST_ID_KEY),
+        )
+        for country in ("1", "44")
+    },
+    # a short key, and one longer than SHA-256's 64-byte block (hashed first, RFC 2104)
+    **{
+        f"hmac_{name}": (
+            lambda c, key=key: privacy.hmac_sha256_hex_col(c, key),
+            lambda v, key=key: privacy.hmac_sha256_hex(v, key),
+        )
+        for name, key in (("test_key", TEST_ID_KEY), ("long_key", "ключ".encode() * 20))
+    },
     "uid2_of_uid2_email": (
         lambda c: privacy.uid2_hash_col(privacy.email_normalized(c, "uid2")),
         lambda v: privacy.uid2_hash(privacy.normalize_email(v, "uid2")),
@@ -326,7 +376,7 @@ def test_hostile_lines_are_linear_and_agree(spark: SparkSession) -> None:
     budget = 2.5 * len(lines)
     context = spark.sparkContext
     # The pairs whose patterns scan free text or repeat over separators, one job each.
-    for pair in ("mask_pii", "name_meta"):
+    for pair in ("mask_pii", "name_meta", "pseudonymous_id_1"):
         spark_fn, reference = PAIRS[pair]
         # Warm up first: the first query of a big expression spends seconds in codegen.
         frame.limit(1).select(spark_fn(F.lit("a@b.c 415 555 0132"))).collect()

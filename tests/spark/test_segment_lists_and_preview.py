@@ -16,6 +16,7 @@ from dmp.segments.lists import add_to_list, list_names, remove_from_list
 from dmp.segments.spec import SegmentFile, SegmentSpec
 from dmp.segments.stage import preview_segments
 from dmp.tables import LISTS_TABLE
+from tests.privacy_key import TEST_ID_KEY
 
 AS_OF = date(2026, 3, 31)
 USERS = [f"u{i:02d}" for i in range(40)]
@@ -59,18 +60,24 @@ def csv(path: Path, header: str, values: list[str]) -> Path:
 def test_lists_are_stored_hashed_and_deduplicated(spark, lake: Lake, tmp_path: Path) -> None:
     run = Run(job="lists", lake=lake)
     file = csv(tmp_path / "stop.csv", "email", [email(u) for u in USERS[:10]] + [email("u00")])
-    change = add_to_list(spark, run, "stop", file, "email", "1")
+    change = add_to_list(spark, run, "stop", file, "email", "1", id_key=TEST_ID_KEY)
     assert (change.rows, change.added, change.size) == (11, 10, 10)
-    again = add_to_list(spark, Run(job="lists", lake=lake), "stop", file, "email", "1")
+    again = add_to_list(
+        spark, Run(job="lists", lake=lake), "stop", file, "email", "1", id_key=TEST_ID_KEY
+    )
     assert (again.added, again.size) == (0, 10)
     stored = lake.read_arrow(LISTS_TABLE).to_pylist()
     assert {r["id_value"] for r in stored} == {sha(email(u)) for u in USERS[:10]}
     assert not any("example" in str(v).lower() for r in stored for v in r.values())
 
     fewer = csv(tmp_path / "fewer.csv", "email", [email(u) for u in USERS[:3]])
-    removed = remove_from_list(spark, Run(job="lists", lake=lake), "stop", fewer, "email", "1")
+    removed = remove_from_list(
+        spark, Run(job="lists", lake=lake), "stop", fewer, "email", "1", id_key=TEST_ID_KEY
+    )
     assert (removed.removed, removed.size) == (3, 7)
-    gone = remove_from_list(spark, Run(job="lists", lake=lake), "stop", None, None, "1")
+    gone = remove_from_list(
+        spark, Run(job="lists", lake=lake), "stop", None, None, "1", id_key=TEST_ID_KEY
+    )
     assert (gone.removed, gone.size) == (7, 0)
     assert list_names(lake) == []
 
@@ -82,7 +89,9 @@ def test_preview_counts_combined_segments_like_set_algebra(
     buyers = {f"P{i:04d}" for i in range(40) if i % 3 == 2}
     listed = {f"P{i:04d}" for i in range(0, 40, 4)}
     upload = csv(tmp_path / "ids.csv", "user_id", [USERS[int(p[1:])] for p in sorted(listed)])
-    add_to_list(spark, Run(job="lists", lake=lake), "contacted", upload, "user_id", "1")
+    add_to_list(
+        spark, Run(job="lists", lake=lake), "contacted", upload, "user_id", "1", id_key=TEST_ID_KEY
+    )
     before = {t.name: t.version for t in lake.tables()}
     spec = SegmentFile(
         segments=[

@@ -24,6 +24,7 @@ from dmp.ingest.fast import FastParser
 from dmp.ingest.landing import ParseSettings
 from dmp.ingest.records import ParseContext, parse_first_party_line
 from dmp.ingest.schema import PARSED_SCHEMA
+from tests.privacy_key import TEST_ID_KEY
 from tests.spark import test_ingest_fuzz as fuzz
 
 INGESTED_AT = datetime(2026, 1, 20, tzinfo=UTC)
@@ -40,6 +41,7 @@ def settings(country: str = "1") -> ParseSettings:
         consent_purposes=PURPOSES,
         default_country_code=country,
         partners={},
+        id_key=TEST_ID_KEY,
     )
 
 

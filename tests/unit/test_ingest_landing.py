@@ -13,6 +13,7 @@ import pyarrow as pa
 
 from dmp.ingest.landing import LandingFile, ParseSettings, parse_files
 from dmp.ingest.reasons import QuarantineReason as R
+from tests.privacy_key import TEST_ID_KEY
 
 DAY = date(2026, 1, 5)
 
@@ -38,6 +39,7 @@ def _parse(path: Path, **limits: Any) -> list[dict[str, Any]]:
         consent_purposes={"advertising": ["advertising"]},
         default_country_code="1",
         partners={},
+        id_key=TEST_ID_KEY,
         **limits,
     )
     relative = f"first_party/dt={DAY}/{path.name}"
@@ -108,14 +110,38 @@ def test_amounts_and_quantities_above_the_limits_are_out_of_range(tmp_path: Path
 
 
 def test_an_email_used_as_an_id_is_pseudonymised(tmp_path: Path) -> None:
-    from dmp.privacy import pseudonymous_id, sha256_hex
+    from dmp.privacy import hmac_sha256_hex, pseudonymous_id
 
     path = tmp_path / "ids.jsonl"
-    event = json.loads(_event(1))
-    event.update(userId=" Jane.Doe@Example.COM ", anonymousId="anon@1")
-    path.write_bytes(json.dumps(event).encode() + b"\n")
-    (row,) = _parse(path)
-    assert row["reason"] is None
-    assert row["user_id"] == "email-sha256:" + str(sha256_hex("jane.doe@example.com"))
-    assert row["anonymous_id"] == "anon@1"  # not an address: kept as sent
-    assert pseudonymous_id("u-1") == "u-1" and pseudonymous_id(None) is None
+    forms = [
+        (" Jane.Doe@Example.COM ", "u-1"),
+        ("mailto:jane.doe@example.com", "anon@localhost"),
+        ("Jane Doe <jane.doe@example.com>", "550e8400-e29b-41d4-a716-446655440000"),
+        ("jane.doe@example.com;", "a-1"),
+        ("jane.doe@example.com.", "a-2"),
+        ("tel:+1 (415) 555-0132", "a-3"),
+        ("4155550132", "a-4"),
+    ]
+    lines = []
+    for n, (user_id, anonymous_id) in enumerate(forms):
+        event = json.loads(_event(n))
+        event.update(userId=user_id, anonymousId=anonymous_id)
+        lines.append(json.dumps(event).encode())
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    rows = _parse(path)
+    assert [row["reason"] for row in rows] == [None] * len(forms)
+    email_id = "email-hmac:" + str(hmac_sha256_hex("jane.doe@example.com", TEST_ID_KEY))
+    phone_id = "phone-hmac:" + str(hmac_sha256_hex("+14155550132", TEST_ID_KEY))
+    assert [row["user_id"] for row in rows] == [email_id] * 5 + [phone_id] * 2
+    # an @ id is hashed even without a dotted domain; opaque ids are kept as sent
+    assert [row["anonymous_id"] for row in rows] == [
+        "u-1",
+        "email-hmac:" + str(hmac_sha256_hex("anon@localhost", TEST_ID_KEY)),
+        "550e8400-e29b-41d4-a716-446655440000",
+        "a-1",
+        "a-2",
+        "a-3",
+        "a-4",
+    ]
+    assert pseudonymous_id("u-1", key=TEST_ID_KEY) == "u-1"
+    assert pseudonymous_id(None, key=TEST_ID_KEY) is None

@@ -13,6 +13,7 @@ import pytest
 from dmp.ingest.reasons import QuarantineReason as R
 from dmp.ingest.records import ParseContext, parse_first_party_line
 from dmp.ingest.schema import PARSED_SCHEMA
+from tests.privacy_key import TEST_ID_KEY
 
 FIXTURE = Path(__file__).parents[1] / "fixtures" / "segment_export.jsonl"
 CTX = ParseContext(
@@ -25,6 +26,7 @@ CTX = ParseContext(
     max_record_bytes=64 * 1024,
     consent_purposes={"advertising": ("advertising",), "email": ("email",), "sms": ("sms",)},
     default_country_code="1",
+    id_key=TEST_ID_KEY,
 )
 GOOD = {
     "type": "track",
