@@ -509,9 +509,11 @@ def lift(
 ) -> None:
     """Measure a campaign's lift from outcomes: CI, p-value, incremental value, MDE."""
     from dmp.driver import execute
+    from dmp.lookalike.tracking import check_tracking_server
     from dmp.stages import lift_stage
 
     options = _options(ctx)
+    check_tracking_server(options.settings)  # before Spark starts
     stage = lift_stage(options.settings, audience=audience, results=results, export_id=export_id)
     result = execute(
         "lift",

@@ -29,6 +29,7 @@ __all__ = ["Browser", "PageReport", "find_chromium"]
 
 _CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 _WIDTH = 1280
+_GX_FOLDERS = frozenset({"gx", "gx-data-docs"})
 _MAX_HEIGHT = 12_000  # a screenshot taller than this is cut (a report is never that long)
 
 _INSPECT = """(() => ({
@@ -294,15 +295,16 @@ class Browser:
 def report_pages(reports_dir: Path) -> list[Path]:
     """Every HTML page dmp wrote under ``reports_dir``, sorted.
 
-    Left out: GX Data Docs (great-expectations' own site, which loads CSS from public CDNs)
-    and unfinished folders (names starting with ``.``).
+    Left out: great-expectations' own folders (``gx/``, its context, and ``gx-data-docs/``,
+    its Data Docs site, which loads CSS from public CDNs) and unfinished folders (names
+    starting with ``.``).
     """
-    return sorted(
-        page
-        for page in reports_dir.rglob("*.html")
-        if "gx-data-docs" not in page.relative_to(reports_dir).parts
-        and not any(part.startswith(".") for part in page.relative_to(reports_dir).parts)
-    )
+    found = []
+    for page in reports_dir.rglob("*.html"):
+        parts = page.relative_to(reports_dir).parts
+        if _GX_FOLDERS.isdisjoint(parts) and not any(p.startswith(".") for p in parts):
+            found.append(page)
+    return sorted(found)
 
 
 def check_reports(browser: Browser, reports_dir: Path, screenshots: Path) -> dict[Path, PageReport]:
