@@ -83,8 +83,8 @@ def served(
         )  # fmt: skip
         request = ExportRequest(channel="meta", audience=AUDIENCE, holdout=0.3)
         execute("export", export_stage(settings, request), settings, spark=spark)
-        results = simulate_outcomes(
-            spark, settings, audience=AUDIENCE, out=tmp / "results.csv", true_lift=0.5,
+        results = simulate_outcomes(  # draws outcomes from the planted truth
+            spark, settings.with_truth(), audience=AUDIENCE, out=tmp / "results.csv", true_lift=0.5,
             base_rate=0.3, seed=11,
         )  # fmt: skip
         lift = execute(
