@@ -20,12 +20,15 @@ $(STAMP): pyproject.toml scripts/bootstrap_venv.py
 demo: install
 	$(BIN)/dmp demo
 
+# ensure_browser.sh installs Debian's chromium (if root and missing) for the report browser checks
 test: install
+	bash scripts/ensure_browser.sh
 	$(BIN)/python -m pytest
 
 # Everything, including the system tier (spark-submit to a standalone cluster, kill -9 of a
 # running job, the notebooks): about as long again as `make test`.
 test-all: install
+	bash scripts/ensure_browser.sh
 	$(BIN)/python -m pytest -m "system or not system"
 
 lint: install

@@ -469,7 +469,10 @@ def lift(
     from dmp.driver import run_stage
     from dmp.lift.entry import LIFT, LiftRequest
 
+    from dmp.lookalike.tracking import check_tracking_server
+
     options = _options(ctx)
+    check_tracking_server(options.settings)  # before Spark starts
     request = LiftRequest(audience=audience, results=results, export_id=export_id)
     result = run_stage(LIFT, options.settings, request, verbose=options.verbose)
     _print_summary("lift", result.summary())

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -71,3 +73,23 @@ def _reset_spark(request: pytest.FixtureRequest) -> Iterator[None]:
         for table in session.catalog.listTables():
             if table.isTemporary:
                 session.catalog.dropTempView(table.name)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """Headless Chromium for the report checks (``tests/browser.py``); skips without one."""
+    from tests.browser import Browser, find_chromium
+
+    if find_chromium() is None:
+        pytest.skip("chromium is not installed: run scripts/ensure_browser.sh (root + apt-get)")
+    with Browser() as started:
+        yield started
+
+
+@pytest.fixture
+def screenshots(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """This test's screenshot folder: ``<pytest basetemp>/screenshots/<test name>``."""
+    name = re.sub(r"[^\w.-]+", "_", request.node.name)
+    folder = tmp_path_factory.getbasetemp() / "screenshots" / name
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder

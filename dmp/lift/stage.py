@@ -83,9 +83,14 @@ def measure_lift(
 
     Raises:
         UserError: Missing file or columns, no match, no control group.
+        StageFailed: The MLflow tracking server does not answer; nothing was written.
     """
+    from dmp.lookalike.tracking import check_tracking_server
     from dmp.tables import MEMBERS_TABLE
 
+    # before any work: a server that is down must not leave a report or landed events
+    # behind without the MLflow run they belong to
+    check_tracking_server(settings)
     outcome, id_column, has_group = read_outcomes(spark, results)
     result = LiftStageResult(audience=audience)
     with kept(_with_person(spark, settings, run, outcome, id_column)) as matched:

@@ -105,3 +105,30 @@ def stages(spark: Any, world: World) -> Stages:
         SEGMENTS, settings, SegmentsRequest(as_of=as_of, file=segment_file), spark=spark
     )
     return Stages(world, identity, early_profiles, profiles, segments, as_of, early, segment_file)
+
+
+def small_settings(stages: Stages, tmp: Path, home: Path | None = None) -> Settings:
+    """The shared world's settings with a copy of conf/ sized for a 400-person world.
+
+    ``home`` is the data root (default: the shared world's; a copy of it for a test that
+    must not add to the shared world).
+    """
+    import shutil
+
+    conf = tmp / "conf"
+    if not conf.exists():
+        shutil.copytree(Path(__file__).parents[2] / "conf", conf)
+        channels = (
+            (conf / "channels.yaml")
+            .read_text()
+            .replace(
+                "    purpose: advertising\n",
+                "    purpose: advertising\n    min_audience: 5\n    part_rows: 7\n",
+            )
+        )
+        (conf / "channels.yaml").write_text(channels)
+    settings = load_config(home=home or stages.world.home, conf_dir=conf, environ={})
+    lookalike = settings.lookalike.model_copy(
+        update={"min_seed": 30, "bags": 3, "splits": 2, "evaluation_universe": 100}
+    )
+    return settings.model_copy(update={"lookalike": lookalike})

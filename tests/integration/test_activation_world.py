@@ -6,7 +6,6 @@ import csv
 import gzip
 import itertools
 import json
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +22,7 @@ from dmp.export.files import sha256_of
 from dmp.export.stage import ExportRequest
 from dmp.lake import Lake
 from dmp.lookalike.entry import LOOKALIKE, LookalikeRequest
+from tests.browser import check_reports
 from tests.integration.conftest import Stages
 
 SEED_SEGMENT = "active_buyers"
@@ -33,27 +33,6 @@ class Built:
     settings: Settings
     result: Any
     rows: list[dict[str, Any]]
-
-
-def small_settings(stages: Stages, tmp: Path) -> Settings:
-    """The shared world's settings with a copy of conf/ sized for a 400-person world."""
-    conf = tmp / "conf"
-    if not conf.exists():
-        shutil.copytree(Path(__file__).parents[2] / "conf", conf)
-        channels = (
-            (conf / "channels.yaml")
-            .read_text()
-            .replace(
-                "    purpose: advertising\n",
-                "    purpose: advertising\n    min_audience: 5\n    part_rows: 7\n",
-            )
-        )
-        (conf / "channels.yaml").write_text(channels)
-    settings = load_config(home=stages.world.home, conf_dir=conf, environ={})
-    lookalike = settings.lookalike.model_copy(
-        update={"min_seed": 30, "bags": 3, "splits": 2, "evaluation_universe": 100}
-    )
-    return settings.model_copy(update={"lookalike": lookalike})
 
 
 @pytest.fixture(scope="module")
@@ -118,6 +97,17 @@ def test_evaluation_reports_methods_and_baselines(built: Built) -> None:
     assert "score-activity spearman" in built.result.guardrails
     report = Path(built.result.report)
     assert report.exists() and "<script" not in report.read_text()
+
+
+def test_reports_render_in_a_browser(built: Built, browser: Any, screenshots: Path) -> None:
+    """Every report of the shared world (its gates, the lookalike, the index) in Chromium."""
+    checked = check_reports(browser, built.settings.reports_dir, screenshots)
+    kinds = {path.parts[0] for path in checked}
+    assert {"index.html", "quality", "lookalike"} <= kinds, kinds
+    gates = {path.parts[1] for path in checked if path.parts[0] == "quality"}
+    assert len(gates) >= 4, gates  # ingest, identity, profiles, segments, audience
+    lookalike = [r for p, r in checked.items() if p.parts[:2] == ("lookalike", "lal_buyers")]
+    assert lookalike and all(r.images == 2 for r in lookalike)  # lift and gains charts
 
 
 def test_same_inputs_and_seed_give_the_same_audience(spark, stages: Stages, built: Built) -> None:

@@ -28,6 +28,7 @@ from dmp.privacy import normalize_email, sha256_hex
 from dmp.profiles.entry import PROFILES, ProfilesRequest
 from dmp.segments.entry import SEGMENTS, SegmentsRequest
 from dmp.stages import latest_event_date
+from tests.browser import check_reports
 from tests.integration.conftest import build_world
 
 
@@ -54,16 +55,23 @@ def activated(spark, tmp_path_factory: pytest.TempPathFactory) -> Any:
     return world, settings, exported, as_of
 
 
-def test_lift_recovers_the_planted_lift(spark, activated: Any, tmp_path: Path) -> None:
-    _world, settings, exported, _ = activated
-    results = tmp_path / "results.csv"
+@pytest.fixture(scope="module")
+def lifted(spark, activated: Any, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """The lift of simulated outcomes (true lift 0.5) on the exported segment."""
+    _world, settings, _exported, _ = activated
+    results = tmp_path_factory.mktemp("lift") / "results.csv"
     simulate_outcomes(
         spark, settings, audience="registered_users", out=results, true_lift=0.5,
         base_rate=0.3, seed=11,
     )  # fmt: skip
-    result = run_stage(
+    return run_stage(
         LIFT, settings, LiftRequest(audience="registered_users", results=results), spark=spark
     )
+
+
+def test_lift_recovers_the_planted_lift(spark, activated: Any, lifted: Any) -> None:
+    _world, settings, exported, _ = activated
+    result = lifted
     lift = result.lift
     assert lift.control.people == exported.holdout
     assert lift.test.people >= exported.people
@@ -77,6 +85,18 @@ def test_lift_recovers_the_planted_lift(spark, activated: Any, tmp_path: Path) -
     assert first["event"] == "Campaign Converted" and first["messageId"].startswith("campaign-")
     ingested = run_stage(INGEST, settings, IngestRequest(), spark=spark)
     assert ingested.accepted == lift.test.converters + lift.control.converters
+
+
+def test_reports_render_in_a_browser(
+    activated: Any, lifted: Any, browser: Any, screenshots: Path
+) -> None:
+    """Every report of this world (its gates, the lift, the index) in Chromium."""
+    settings = activated[1]
+    checked = check_reports(browser, settings.reports_dir, screenshots)
+    kinds = {path.parts[0] for path in checked}
+    assert {"index.html", "quality", "lift"} <= kinds, kinds
+    lift = checked[Path(lifted.report).relative_to(settings.reports_dir)]
+    assert lift.images == 1 and lift.headline == "Campaign lift for audience registered_users"
 
 
 def test_erasure_forgets_a_person_everywhere(spark, activated: Any) -> None:

@@ -1,159 +1,199 @@
-"""A lookalike model through a real MLflow tracking server, and the same with the server down.
+"""A lookalike and a lift through a real MLflow tracking server, and the same with it down.
 
-The server runs as ``mlflow server`` on a loopback port with its own SQLite backend store
-and ``--serve-artifacts``; dmp talks to it through ``MLFLOW_TRACKING_URI`` only. The model is
-a tiny similarity model fitted on generated feature rows (no Spark): what is under test is
-the tracking path of a build (run, artifacts, model, registry alias) and the fail-fast check
-that keeps a build from starting when the server is down.
+One ``mlflow server`` per module (loopback port, its own SQLite backend store,
+``--serve-artifacts`` into a tmp folder); dmp reaches it through ``MLFLOW_TRACKING_URI``
+only. The stages run on a copy of the shared integration world (identity, profiles and
+segments already done), so the shared world stays as it was: a real lookalike build, an
+export with a holdout, simulated outcomes and a real lift stage. The registered model is
+loaded back from the server by its alias and must score like the audience. Then the server
+is stopped: both commands fail fast in one line and publish nothing.
 """
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
-import sys
+import re
+import shutil
 import time
-import urllib.request
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-import numpy as np
-import pandas as pd
 import pytest
+from pyspark.sql import functions as F
 
-from dmp.cli import main
-from dmp.config import load_config
+from dmp.config import Settings
+from dmp.driver import execute
 from dmp.errors import StageFailed
+from dmp.export.stage import ExportRequest
+from dmp.generate.outcomes import simulate_outcomes
 from dmp.lake import Lake
-from dmp.lookalike.features import FeatureSpec
-from dmp.lookalike.models import LookalikeModel, fit_model
-from dmp.lookalike.tracking import check_tracking_server, load_current_model, log_build
+from dmp.lookalike.stage import SeedRequest
+from dmp.stages import export_stage, lift_stage, lookalike_stage
+from tests.integration.conftest import Stages, small_settings
+from tests.integration.mlflow_server import TrackingServer, start_server
 
-# Starting the server takes 20-100 s on a busy 2-core machine: the system tier.
-pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.system]
+pytestmark = pytest.mark.slow
 
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+AUDIENCE = "lal_served"
+SEED_SEGMENT = "active_buyers"
+DOWN = re.compile(r"MLflow tracking server http://127\.0\.0\.1:\d+ is not reachable")
 
 
-def _wait_up(url: str, process: subprocess.Popen[bytes], timeout_s: float = 120.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"mlflow server exited with {process.returncode}")
-        try:
-            with urllib.request.urlopen(url + "/health", timeout=2):
-                return
-        except OSError:
-            time.sleep(0.5)
-    raise RuntimeError("mlflow server did not come up")
+@dataclass
+class Served:
+    """The copied world after a lookalike, an export and a lift tracked on the server."""
+
+    settings: Settings
+    server: TrackingServer
+    lookalike: Any
+    lift: Any
+    results: Path
+    as_of: Any
 
 
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)  # the server and its workers: our own group
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=30)
-
-
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[tuple[str, Path, subprocess.Popen[bytes]]]:
-    """A tracking server on a loopback port: (url, artifact folder, process)."""
-    root = tmp_path / "server"
-    artifacts = root / "artifacts"
-    artifacts.mkdir(parents=True)
-    port = _free_port()
-    env = dict(os.environ, MLFLOW_DISABLE_TELEMETRY="true")
-    env.pop("MLFLOW_TRACKING_URI", None)
-    command = [
-        sys.executable, "-m", "mlflow", "server",
-        "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
-        "--backend-store-uri", f"sqlite:///{root / 'mlflow.db'}",
-        "--serve-artifacts", "--artifacts-destination", artifacts.as_uri(),
-    ]  # fmt: skip
-    log = (root / "server.log").open("wb")
-    process = subprocess.Popen(
-        command, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True
-    )
-    url = f"http://127.0.0.1:{port}"
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TrackingServer]:
+    """One tracking server for the module (it starts in 10-60 s on a busy 2-core machine)."""
+    started = start_server(tmp_path_factory.mktemp("mlflow-server"))
     try:
-        _wait_up(url, process)
-        yield url, artifacts, process
+        yield started
     finally:
-        _stop(process)
-        log.close()
+        started.stop()
 
 
-def _tiny_model() -> tuple[LookalikeModel, pd.DataFrame]:
-    """A similarity model on 200 generated people, 40 of them seed-like."""
-    rng = np.random.default_rng(7)
-    spec = FeatureSpec.build(["books", "toys"], ["partner_a"], 2)
-    frame = pd.DataFrame(rng.normal(size=(200, len(spec.names))), columns=list(spec.names))
-    frame.insert(0, "person_id", [f"p{i:03d}" for i in range(200)])
-    frame.loc[:39, "aff_books"] += 3.0
-    spec = spec.fitted(frame)
-    matrix = spec.matrix(frame)
-    model = fit_model(
-        "similarity", spec, matrix[:40], matrix[40:], frame["person_id"].tolist()[40:],
-        centroids=2, bags=1, ratio=1.0, classifier="logistic", seed_value=1,
-    )  # fmt: skip
-    return model, frame.drop(columns="person_id")
+@pytest.fixture(scope="module")
+def served(
+    spark: Any, stages: Stages, server: TrackingServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Served]:
+    tmp = tmp_path_factory.mktemp("served")
+    home = tmp / "home"
+    # a copy: the lift lands outcome events in landing/, which the shared world must not get
+    shutil.copytree(stages.world.home, home, ignore=shutil.ignore_patterns("mlflow", "reports"))
+    settings = small_settings(stages, tmp, home=home)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MLFLOW_TRACKING_URI", server.url)
+        lookalike = execute(
+            "lookalike",
+            lookalike_stage(
+                settings, name=AUDIENCE, seed=SeedRequest(segment=SEED_SEGMENT),
+                method="similarity", as_of=stages.as_of,
+            ),
+            settings, spark=spark,
+        )  # fmt: skip
+        request = ExportRequest(channel="meta", audience=AUDIENCE, holdout=0.3)
+        execute("export", export_stage(settings, request), settings, spark=spark)
+        results = simulate_outcomes(  # draws outcomes from the planted truth
+            spark, settings.with_truth(), audience=AUDIENCE, out=tmp / "results.csv", true_lift=0.5,
+            base_rate=0.3, seed=11,
+        )  # fmt: skip
+        lift = execute(
+            "lift",
+            lift_stage(settings, audience=AUDIENCE, results=results, export_id=None),
+            settings, spark=spark,
+        )  # fmt: skip
+        yield Served(settings, server, lookalike, lift, results, stages.as_of)
 
 
-def test_model_round_trips_through_a_tracking_server_and_a_down_server_fails_fast(
-    tmp_path: Path,
-    server: tuple[str, Path, subprocess.Popen[bytes]],
+def test_builds_are_tracked_on_the_server_with_served_artifacts(served: Served) -> None:
+    import mlflow
+
+    mlflow.set_tracking_uri(served.server.url)
+    build = mlflow.get_run(served.lookalike.mlflow_run_id)
+    lift = mlflow.get_run(served.lift.mlflow_run_id)
+    assert build.info.artifact_uri.startswith("mlflow-artifacts:")
+    assert lift.info.artifact_uri.startswith("mlflow-artifacts:")
+    assert build.data.tags["dmp.audience"] == AUDIENCE
+    assert lift.data.tags["dmp.kind"] == "campaign_lift"
+    assert lift.data.tags["dmp.audience_run_id"] == served.lookalike.mlflow_run_id
+    assert "relative_lift" in lift.data.metrics
+    # artifacts went through the server into its own store, none into the client's data root
+    stored = served.server.artifacts
+    assert list(stored.rglob("MLmodel"))
+    assert [p for p in stored.rglob("report.html") if served.lift.mlflow_run_id in str(p)]
+    assert not (served.settings.mlflow_dir / "artifacts").exists()
+    assert Path(served.lookalike.report).is_file() and Path(served.lift.report).is_file()
+
+
+def test_the_registered_model_loads_from_the_server_and_scores_like_the_audience(
+    spark: Any, served: Served
+) -> None:
+    import mlflow
+
+    from dmp.lookalike.features import flat_features
+    from dmp.lookalike.tracking import load_current_model
+
+    mlflow.set_tracking_uri(served.server.url)
+    model = mlflow.pyfunc.load_model(f"models:/lookalike_{AUDIENCE}@current")
+    assert model.metadata.run_id == served.lookalike.mlflow_run_id
+    assert load_current_model(served.settings, AUDIENCE).metadata.run_id == model.metadata.run_id
+    lake = Lake(served.settings.lake_dir)
+    on_day = F.col("as_of") == F.lit(served.as_of)
+    rows = (
+        lake.read(spark, "gold/audiences")
+        .filter((F.col("audience") == AUDIENCE) & on_day)
+        .orderBy("rank")
+        .limit(25)
+        .collect()
+    )
+    assert len(rows) == 25
+    spec = model.unwrap_python_model().model.spec
+    wanted = spark.createDataFrame([(r["person_id"],) for r in rows], "person_id string")
+    profiles = lake.read(spark, "silver/profiles").filter(on_day).join(wanted, "person_id")
+    embeddings = lake.read(spark, "silver/embeddings").filter(on_day)
+    flat = flat_features(profiles, embeddings, spec).toPandas()
+    predicted = dict(zip(flat["person_id"], model.predict(flat), strict=True))
+    for row in rows:
+        assert predicted[row["person_id"]] == pytest.approx(row["score"], abs=1e-9)
+
+
+def _published(settings: Settings) -> tuple[set[str], set[str], set[str]]:
+    """Report folders of lookalikes and lifts, and landed campaign files."""
+    reports = settings.reports_dir
+    return (
+        {str(p) for p in (reports / "lookalike").glob("*/*")},
+        {str(p) for p in (reports / "lift").glob("*/*")},
+        {str(p) for p in settings.landing_dir.rglob("campaign-*.jsonl")},
+    )
+
+
+def test_a_down_server_fails_fast_in_one_line_and_publishes_nothing(
+    spark: Any,
+    served: Served,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    url, served, process = server
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", url)
-    home = tmp_path / "home"
-    settings = load_config(home=home, environ={})
-    check_tracking_server(settings)  # up: no error
-    model, features = _tiny_model()
-    report = tmp_path / "report.html"
-    report.write_text("<html><body>tiny</body></html>")
+    from dmp.cli import main
 
-    tracked = log_build(
-        settings, audience="srv test", model=model, params={"method": "similarity"},
-        metrics={"lift_at_1": 2.5}, tags={"dmp.as_of": "2026-01-02"},
-        artifacts={"report": report}, example=features.head(5),
-    )  # fmt: skip
-    assert tracked.model_name == "lookalike_srv_test" and tracked.model_version == "1"
-
-    import mlflow
-
-    run = mlflow.get_run(tracked.run_id)
-    assert run.data.metrics["lift_at_1"] == 2.5
-    # artifacts went through the server into its own store, none into the client's data root
-    assert run.info.artifact_uri.startswith("mlflow-artifacts:")
-    assert list(served.rglob("report.html")) and list(served.rglob("MLmodel"))
-    assert not (home / "mlflow" / "artifacts").exists()
-
-    loaded = mlflow.pyfunc.load_model("models:/lookalike_srv_test@current")
-    np.testing.assert_allclose(
-        np.asarray(loaded.predict(features)), model.score_frame(features), rtol=1e-12
-    )
-    assert load_current_model(settings, "srv test").metadata.run_id == tracked.run_id
-
-    _stop(process)
-    capsys.readouterr()  # MLflow's own log lines of the build above
-    started = time.perf_counter()
-    with pytest.raises(StageFailed, match=r"MLflow tracking server http://127\.0\.0\.1:\d+ is not"):
-        check_tracking_server(settings)
-    code = main(["lookalike", "--home", str(home), "--name", "srv_test", "--segment", "vips"])
-    elapsed = time.perf_counter() - started
-    err = capsys.readouterr().err.strip()
-    assert code == 1
-    assert err.count("\n") == 0 and "is not reachable" in err, err
-    assert elapsed < 20, f"a down server took {elapsed:.1f}s to report"
-    assert not Lake(settings.lake_dir).exists("gold/audiences")
+    settings = served.settings
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", served.server.url)
+    served.server.stop()
+    before = _published(settings)
+    lake = Lake(settings.lake_dir)
+    versions = {t: lake.version(t) for t in ("gold/audiences", "gold/export_members")}
+    capsys.readouterr()  # the builds' own log lines
+    home = str(settings.home)
+    commands = {
+        "lookalike": ["lookalike", "--home", home, "--name", "lal_down", "--segment", SEED_SEGMENT],
+        "lift": ["lift", "--home", home, "--audience", AUDIENCE, "--results", str(served.results)],
+    }
+    for name, argv in commands.items():
+        started = time.perf_counter()
+        code = main(argv)
+        elapsed = time.perf_counter() - started
+        err = capsys.readouterr().err.strip()
+        assert code == 1, name
+        assert err.count("\n") == 0, err
+        assert DOWN.search(err), err
+        assert elapsed < 20, f"{name}: a down server took {elapsed:.1f}s to report"
+    # the stage functions check too (the pipeline and jobs/ do not go through the CLI)
+    with pytest.raises(StageFailed, match="is not reachable"):
+        execute(
+            "lift",
+            lift_stage(settings, audience=AUDIENCE, results=served.results, export_id=None),
+            settings, spark=spark,
+        )  # fmt: skip
+    assert _published(settings) == before
+    assert {t: lake.version(t) for t in versions} == versions
+    audiences = lake.read(spark, "gold/audiences").filter(F.col("audience") == "lal_down")
+    assert audiences.count() == 0

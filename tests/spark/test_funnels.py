@@ -282,3 +282,11 @@ def test_stage_publishes_a_report(funnel_run) -> None:
     page = (folder / "index.html").read_text()
     assert "segment vips" in page and "channel ios" in page
     assert not [p for p in folder.parent.iterdir() if p.name.startswith(".")]  # no leftovers
+
+
+def test_report_renders_in_a_browser(funnel_run, browser, screenshots: Path) -> None:
+    from tests.browser import check_reports
+
+    checked = check_reports(browser, funnel_run["home"] / "reports", screenshots)
+    page = Path("funnels") / AS_OF.isoformat() / "index.html"
+    assert page in checked and checked[page].images == 1  # the books funnel chart
