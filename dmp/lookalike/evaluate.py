@@ -33,6 +33,8 @@ class Evaluation:
     """Held-out seed people ranked in each split (the first split's count)."""
     mixture: int = 0
     """People ranked in each split: the held-out seed plus the evaluation sample."""
+    kind: str = "held-out"
+    """How the positives were found: ``held-out`` seeds, or ``time-split`` converters."""
 
     def best(self, candidates: Sequence[str]) -> tuple[str, str]:
         """The candidate with the highest mean lift@1% (AUC breaks ties), and why."""
@@ -42,7 +44,7 @@ class Evaluation:
             reverse=True,
         )
         shown = ", ".join(f"{m} {self.methods[m]['lift_at_1pct']:.1f}" for m in ranked)
-        return ranked[0], f"auto: best held-out lift@1% ({shown})"
+        return ranked[0], f"auto: best {self.kind} lift@1% ({shown})"
 
 
 def evaluate(

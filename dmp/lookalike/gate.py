@@ -76,17 +76,19 @@ def guardrail_outcomes(
     *,
     mixture: int,
     options: GuardrailSettings,
+    headline: str = "held-out lift@1%",
 ) -> list[CheckOutcome]:
     """The guardrails as gate checks: the chosen method beats the random and the activity
-    baseline on the headline metric (held-out lift@1%) by ``min_lift_ratio``, and its
-    scores do not mostly rank activity.
+    baseline on the headline metric (lift@1% of the headline evaluation: time split or
+    held-out) by ``min_lift_ratio``, and its scores do not mostly rank activity.
 
     Args:
         methods: Method or baseline -> mean evaluation metrics (``lift_at_1pct`` ...).
         chosen: The method that scores the audience.
         guardrails: Measured guardrails (``score-activity spearman`` ...).
-        mixture: People ranked in each evaluation split (held-out seed plus sample).
+        mixture: People ranked in each evaluation split.
         options: Thresholds, and whether breaches fail the gate.
+        headline: The headline metric in words, for the check names.
     """
     from dmp.quality import CheckOutcome
 
@@ -111,7 +113,7 @@ def guardrail_outcomes(
             )
         outcomes.append(
             CheckOutcome(
-                name=f"{chosen} beats the {baseline} baseline on held-out lift@1%",
+                name=f"{chosen} beats the {baseline} baseline on {headline}",
                 severity=severity if powered else "warning",
                 passed=lift >= needed,
                 observed=observed,

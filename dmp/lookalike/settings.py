@@ -43,6 +43,22 @@ class GuardrailSettings(StrictModel):
     min_top_people: int = Field(20, ge=1)
 
 
+class HeadlineSettings(StrictModel):
+    """How the headline figure (report, MLflow, ``auto`` and the gate) is measured.
+
+    Attributes:
+        horizon_days: A segment seed is evaluated on a time split: the seed as of the latest
+            profile snapshot at least this many days before the build's as-of date, success
+            = people who newly meet the segment's rule since. Without such a snapshot the
+            held-out view is the headline, with a note in the report.
+        max_feature_auc: Uploaded lists: a feature that alone separates the list from the
+            universe sample with an AUC (or 1 - AUC) at or above this is dropped and named.
+    """
+
+    horizon_days: int = Field(7, ge=1)
+    max_feature_auc: float = Field(0.95, gt=0.5, le=1.0)
+
+
 class LookalikeSettings(StrictModel):
     """How seeds are expanded into audiences.
 
@@ -67,6 +83,7 @@ class LookalikeSettings(StrictModel):
         random_seed: Same inputs and seed give the same audience.
         register_model: Register the model in MLflow with alias ``current``.
         guardrails: When the audience gate refuses the model.
+        headline: How the headline figures are measured for each kind of seed.
     """
 
     min_seed: int = Field(100, ge=1)
@@ -88,3 +105,4 @@ class LookalikeSettings(StrictModel):
     register_model: bool = True
     embedding: EmbeddingSettings = EmbeddingSettings()
     guardrails: GuardrailSettings = GuardrailSettings()
+    headline: HeadlineSettings = HeadlineSettings()
