@@ -28,16 +28,22 @@ class GuardrailSettings(StrictModel):
 
     Attributes:
         enforce: Fail the gate on a breached guardrail (False: report it as a warning).
-        min_lift_ratio: The chosen method's held-out lift@1% must be at least this many
-            times the random and the activity baseline's.
+        metric: The headline metric the chosen method is compared (and ``auto`` picks) on,
+            measured by the headline evaluation (time split or held-out, see
+            :class:`HeadlineSettings`).
+        min_lift_ratio: The chosen method's headline lift must be at least this many
+            times the activity baseline's and the random baseline's (the random baseline
+            counts at least 1, its expected value, so a lucky-low random draw lowers no bar).
         max_activity_spearman: Above this rank correlation between score and activity, the
             model mostly ranks activity: refused.
-        min_top_people: The lift comparison is enforced only when the top 1% of each
-            evaluation split holds at least this many people; on smaller evaluations
-            lift@1% moves by whole people and the check is reported as a warning.
+        min_top_people: The lift comparison is enforced only when the top tier of the
+            metric (1%, 5% or 10%) of each evaluation split holds at least this many people;
+            on smaller evaluations the lift moves by whole people and the check is reported
+            as a warning.
     """
 
     enforce: bool = True
+    metric: Literal["lift_at_1pct", "lift_at_5pct", "lift_at_10pct"] = "lift_at_1pct"
     min_lift_ratio: float = Field(1.1, ge=1.0)
     max_activity_spearman: float = Field(0.9, gt=0, le=1)
     min_top_people: int = Field(20, ge=1)

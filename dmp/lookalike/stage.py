@@ -107,7 +107,7 @@ class LookalikeResult:
             "method": f"{self.method} ({self.method_reason})",
             "left out (seed rule)": ", ".join(self.left_out) or "-",
             "dropped (leakage guard)": ", ".join(self.leaky) or "-",
-            "headline": self.headline.label if self.headline else "-",
+            "headline": self.headline.kind if self.headline else "-",
         }
         if self.headline is not None and self.headline.kind == "held-out":
             shown["headline note"] = self.headline.note
@@ -213,9 +213,9 @@ def build_lookalike(
             if forward is not None:
                 evaluation = forward
                 result.heldout = {n: heldout.methods[n] for n in (*candidates, *BASELINES)}
-        _log.info("lookalike: headline %s (%s)", result.headline.label, result.headline.note)
+        _log.info("lookalike: headline %s (%s)", result.headline.kind, result.headline.note)
         if chosen == "auto":
-            chosen, result.method_reason = evaluation.best(candidates)
+            chosen, result.method_reason = evaluation.best(candidates, options.guardrails.metric)
         else:
             result.method_reason = "chosen with --method"
         result.method = chosen
@@ -248,7 +248,7 @@ def build_lookalike(
 
         checks = guardrail_outcomes(
             result.evaluation, chosen, result.guardrails, mixture=evaluation.mixture,
-            options=options.guardrails, headline=result.headline.label,
+            options=options.guardrails, headline=result.headline.kind,
         )  # fmt: skip
         result.gate_report = audience_gate(
             spark, settings, run, audience, seed_people, profiles, checks
@@ -583,7 +583,7 @@ def _track_and_report(
         settings, audience=result.audience, model=model, params=params, metrics=metrics,
         tags={
             "dmp.run_id": run.run_id, "dmp.as_of": result.as_of.isoformat(),
-            "dmp.headline": result.headline.label if result.headline else "-",
+            "dmp.headline": result.headline.kind if result.headline else "-",
             "dmp.features_left_out": ",".join(result.left_out) or "-",
             "dmp.features_dropped_leakage": ",".join(result.leaky) or "-",
         },

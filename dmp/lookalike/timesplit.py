@@ -64,11 +64,6 @@ class Headline:
     early_seed: int = 0
     converted: int = 0
 
-    @property
-    def label(self) -> str:
-        """The headline metric in words (``time-split lift@1%``)."""
-        return f"{self.kind} lift@1%"
-
 
 def early_snapshot(snapshots: Sequence[str], day: date, horizon_days: int) -> date | None:
     """The latest snapshot at least ``horizon_days`` before ``day`` (ISO dates), if any.
