@@ -139,6 +139,11 @@ def test_evaluation_reports_methods_and_baselines(built: Built) -> None:
     assert "score-activity spearman" in built.result.guardrails
     report = Path(built.result.report)
     assert report.exists() and "<script" not in report.read_text()
+    # no snapshot 7 days back (the default horizon): held-out headline, and the report says so
+    headline = built.result.headline
+    assert headline.kind == "held-out" and "lookalike.headline.horizon_days" in headline.note
+    assert "lookalike.headline.horizon_days" in report.read_text()
+    assert built.result.heldout == {}
 
 
 def test_same_inputs_and_seed_give_the_same_audience(spark, stages: Stages, built: Built) -> None:
