@@ -242,7 +242,7 @@ def build_lookalike(
             from dmp.evaluation.lookalike import future_conversion_lift
 
             result.truth_checks = future_conversion_lift(
-                spark, settings, run, audience, seed_people, universe, truth_product
+                spark, settings, run, ranked, seed_people, universe, truth_product
             )
         from dmp.lookalike.gate import audience_gate, guardrail_outcomes
 
