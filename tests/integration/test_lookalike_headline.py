@@ -43,7 +43,7 @@ def test_a_segment_seed_is_measured_on_a_time_split(
     # snapshot: converters are people who became active buyers in the three days since
     profiles = Lake(settings.lake_dir).read(spark, "silver/profiles")
     eligible = ~F.col("bot_flag") & ~F.col("coupon_abuse_flag") & ~F.col("shared_identity")
-    active = F.col("lifecycle_stage").isin("new", "active")
+    active = F.coalesce(F.col("lifecycle_stage").isin("new", "active"), F.lit(False))
     early = profiles.filter(F.col("as_of") == F.lit(stages.early_as_of))
     now = profiles.filter((F.col("as_of") == F.lit(stages.as_of)) & active).select("person_id")
     assert headline.early_seed == early.filter(active).count()
