@@ -267,7 +267,8 @@ def _run_methods(lake: Lake) -> dict[str, str]:
 
 
 def audiences(lake: Lake, reports_dir: Path, exports_dir: Path) -> Listing:
-    """Lookalike audiences: as_of, method, held-out lift@1 %, size, tiers and last export."""
+    """Lookalike audiences: as_of, method, headline lift@1% (time split or held-out), size,
+    tiers and last export."""
     header = ["audience", "as_of", "method", "lift@1%", "size", "reach", "last export"]
     if not lake.exists(AUDIENCES_TABLE):
         return Listing("Audiences", header, [])
@@ -297,7 +298,9 @@ def audiences(lake: Lake, reports_dir: Path, exports_dir: Path) -> Listing:
                 audience,
                 day,
                 str(method),
-                f"{lift:.1f}x" if isinstance(lift, int | float) else "-",
+                f"{lift:.1f}x ({summary.get('headline') or 'held-out'})"
+                if isinstance(lift, int | float)
+                else "-",
                 f"{sizes[(audience, day)]:,}",
                 ", ".join(f"{t}%: {p:,}" for t, p in tiers) or "-",
                 last_export.get(audience, "-"),

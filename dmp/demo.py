@@ -72,6 +72,12 @@ def run_demo(
     identities = run_stage(IDENTITY, settings, IdentityRequest(), verbose=verbose)
     record("identity", identities.summary())
     as_of = latest_event_date(settings)
+    early = _earlier_snapshot_date(settings, as_of)
+    if early is not None:
+        # The lookalike's headline is a time split: the seed as of this earlier snapshot,
+        # success = people who join it by as_of (without it: held-out seeds, with a note).
+        earlier = run_stage(PROFILES, settings, ProfilesRequest(early), verbose=verbose)
+        record("profiles (earlier snapshot)", earlier.summary())
     profiled = run_stage(PROFILES, settings, ProfilesRequest(as_of), verbose=verbose)
     record("profiles", profiled.summary())
     segment_file, product = _demo_segments(settings)
@@ -91,6 +97,21 @@ def run_demo(
         record("lookalike", audience.summary())
         _activate(settings, f"lal_{product.lower()}", verbose, record)
     return done
+
+
+def _earlier_snapshot_date(settings: Settings, as_of: date) -> date | None:
+    """``as_of`` minus the lookalike headline's horizon, when the events reach back that far
+    with at least as many days again before it (a profile needs some history)."""
+    from datetime import timedelta
+
+    from dmp.lake import Lake
+    from dmp.tables import EVENTS_TABLE
+
+    horizon = timedelta(days=settings.lookalike.headline.horizon_days)
+    days = Lake(settings.lake_dir).partition_values(EVENTS_TABLE, "event_date")
+    first = min(date.fromisoformat(d) for d in days)
+    early = as_of - horizon
+    return early if early - horizon >= first else None
 
 
 def _demo_segments(settings: Settings) -> tuple[Path, str | None]:

@@ -175,7 +175,8 @@ def _lookalike(reports_dir: Path) -> Iterable[IndexEntry]:
             parts.append(f"method {summary['method']}")
         lift = _number(summary.get("lift_at_1pct"))
         if lift is not None:
-            parts.append(f"held-out lift@1% {lift:.1f}×")
+            kind = summary.get("headline") or "held-out"
+            parts.append(f"{kind} lift@1% {lift:.1f}×")
         if isinstance(summary.get("universe"), int):
             parts.append(f"{summary['universe']:,} people ranked")
         if summary.get("as_of"):

@@ -75,6 +75,7 @@ FUNNELS_TABLE = "gold/funnels"
 FUNNEL_SEGMENTS_TABLE = "gold/funnel_segments"
 AUDIENCES_TABLE = "gold/audiences"
 REACH_TABLE = "gold/audience_reach"
+UNIVERSE_SCORES_TABLE = "gold/universe_scores"
 MEMBERS_TABLE = "gold/export_members"
 SUPPRESSION_TABLE = "ops/suppression"
 RUNS_TABLE = "ops/runs"
@@ -119,6 +120,9 @@ _ALL = (
           "person_id"), ("person_id",), "Lookalike audiences: tiered, scored people."),
     Table(REACH_TABLE, "lookalike", ("audience", "as_of"), ("audience", "as_of", "tier"), (),
           "Audience reach per tier and channel."),
+    Table(UNIVERSE_SCORES_TABLE, "lookalike", ("audience", "as_of"), ("audience", "as_of",
+          "person_id"), ("person_id",),
+          "Every eligible person's lookalike score and rank (tier NULL outside the tiers)."),
     Table(MEMBERS_TABLE, "export", ("name",), ("name", "export_id", "person_id"),
           ("person_id",), "Who went into each export, and the holdout group."),
     Table(SUPPRESSION_TABLE, "erase", (), ("id_type", "id_value"), (),

@@ -53,7 +53,29 @@ def future_conversion_lift(
     for k in tiers:
         inside = hits.filter(F.col("tier") <= k).count()
         checks[f"future buyers lift@{k}%"] = (inside / total) / (k / 100) if size else 0.0
+    if "rank" in audience.columns and audience.filter(F.col("tier").isNull()).limit(1).count():
+        # The whole universe is ranked (gold/universe_scores): AUC over everyone, not a tier.
+        ranks = future.join(audience.select("person_id", "rank"), "person_id")
+        checks["future buyers AUC"] = auc_from_ranks(ranks, size)
     return checks
+
+
+def auc_from_ranks(positives: DataFrame, universe: int) -> float:
+    """ROC AUC of a ranking of ``universe`` people (rank 1 = best, no ties) from the ranks of
+    its positives (a ``rank`` column): the share of (positive, negative) pairs ordered right.
+
+    Below a positive at rank r lie ``universe - r`` people; subtracting the positives among
+    them over all positives (``P(P-1)/2`` pairs) leaves the negatives it beats.
+    """
+    row = positives.agg(F.count("rank").alias("p"), F.sum("rank").alias("s")).first()
+    if row is None or not row["p"]:
+        return float("nan")
+    count, rank_sum = int(row["p"]), int(row["s"])
+    negatives = universe - count
+    if negatives <= 0:
+        return float("nan")
+    beaten = count * universe - rank_sum - count * (count - 1) / 2
+    return float(beaten / (count * negatives))
 
 
 def _truth(settings: Settings) -> Path:

@@ -33,16 +33,27 @@ class Evaluation:
     """Held-out seed people ranked in each split (the first split's count)."""
     mixture: int = 0
     """People ranked in each split: the held-out seed plus the evaluation sample."""
+    kind: str = "held-out"
+    """How the positives were found: ``held-out`` seeds, or ``time-split`` converters."""
 
-    def best(self, candidates: Sequence[str]) -> tuple[str, str]:
-        """The candidate with the highest mean lift@1% (AUC breaks ties), and why."""
+    def best(self, candidates: Sequence[str], metric: str = "lift_at_1pct") -> tuple[str, str]:
+        """The candidate with the highest mean ``metric`` (AUC breaks ties), and why."""
         ranked = sorted(
             candidates,
-            key=lambda m: (self.methods[m]["lift_at_1pct"], self.methods[m]["auc"]),
+            key=lambda m: (self.methods[m][metric], self.methods[m]["auc"]),
             reverse=True,
         )
-        shown = ", ".join(f"{m} {self.methods[m]['lift_at_1pct']:.1f}" for m in ranked)
-        return ranked[0], f"auto: best held-out lift@1% ({shown})"
+        shown = ", ".join(f"{m} {self.methods[m][metric]:.1f}" for m in ranked)
+        return ranked[0], f"auto: best {self.kind} {metric_words(metric)} ({shown})"
+
+
+def metric_words(metric: str) -> str:
+    """``lift_at_1pct`` -> ``lift@1%``.
+
+    >>> metric_words("lift_at_10pct")
+    'lift@10%'
+    """
+    return metric.replace("_at_", "@").replace("pct", "%")
 
 
 def evaluate(

@@ -65,7 +65,7 @@ def audience_gate(
     return str(report.report_dir)
 
 
-HEADLINE = "lift_at_1pct"
+_TIER_SHARE = {"lift_at_1pct": 0.01, "lift_at_5pct": 0.05, "lift_at_10pct": 0.10}
 SPEARMAN = "score-activity spearman"
 
 
@@ -76,42 +76,50 @@ def guardrail_outcomes(
     *,
     mixture: int,
     options: GuardrailSettings,
+    headline: str = "held-out",
 ) -> list[CheckOutcome]:
     """The guardrails as gate checks: the chosen method beats the random and the activity
-    baseline on the headline metric (held-out lift@1%) by ``min_lift_ratio``, and its
-    scores do not mostly rank activity.
+    baseline on the headline metric (``options.metric`` of the headline evaluation: time
+    split or held-out) by ``min_lift_ratio``, and its scores do not mostly rank activity.
 
     Args:
-        methods: Method or baseline -> mean evaluation metrics (``lift_at_1pct`` ...).
+        methods: Method or baseline -> mean evaluation metrics (``lift_at_1pct`` ...) of
+            the headline evaluation.
         chosen: The method that scores the audience.
         guardrails: Measured guardrails (``score-activity spearman`` ...).
-        mixture: People ranked in each evaluation split (held-out seed plus sample).
+        mixture: People ranked in each evaluation split.
         options: Thresholds, and whether breaches fail the gate.
+        headline: What the headline evaluation is (``time-split`` or ``held-out``).
     """
+    from dmp.lookalike.evaluate import metric_words
     from dmp.quality import CheckOutcome
 
     severity: Literal["error", "warning"] = "error" if options.enforce else "warning"
-    top = mixture // 100
+    metric = options.metric
+    share = _TIER_SHARE[metric]
+    top = int(mixture * share)
     powered = top >= options.min_top_people
-    lift = methods[chosen][HEADLINE]
+    lift = methods[chosen][metric]
     outcomes: list[CheckOutcome] = []
     for baseline in ("random", "activity"):
         if baseline not in methods:
             continue
-        other = methods[baseline][HEADLINE]
-        needed = options.min_lift_ratio * other
+        other = methods[baseline][metric]
+        # Random order finds about 1x by definition: a low draw must not lower the bar.
+        bar = max(other, 1.0) if baseline == "random" else other
+        needed = options.min_lift_ratio * bar
         observed: dict[str, object] = {
-            "method": chosen, "lift_at_1pct": round(lift, 4), baseline: round(other, 4),
-            "needed": round(needed, 4), "people_in_top_1pct": top,
+            "method": chosen, metric: round(lift, 4), baseline: round(other, 4),
+            "needed": round(needed, 4), f"people_in_top_{share:.0%}": top,
         }  # fmt: skip
         if not powered:
             observed["note"] = (
-                f"top 1% of the evaluation holds {top} people, fewer than "
+                f"top {share:.0%} of the evaluation holds {top} people, fewer than "
                 f"{options.min_top_people}: reported, not enforced"
             )
         outcomes.append(
             CheckOutcome(
-                name=f"{chosen} beats the {baseline} baseline on held-out lift@1%",
+                name=f"{chosen} beats the {baseline} baseline on {headline} {metric_words(metric)}",
                 severity=severity if powered else "warning",
                 passed=lift >= needed,
                 observed=observed,

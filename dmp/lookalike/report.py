@@ -31,6 +31,8 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
+    from dmp.lookalike.timesplit import Headline
+
 __all__ = ["BASELINES", "ReportInputs", "gains_chart", "lift_chart", "write_report"]
 
 BASELINES = {
@@ -64,6 +66,10 @@ class ReportInputs:
             outcomes the model never saw.
         mlflow_run_url: Link to the MLflow run; linked only if it is http(s).
         left_out: Profile columns left out of the model because the seed's rule names them.
+        headline: What ``methods``, ``gains`` and ``deciles`` measure (time split or
+            held-out, and why); None reads as held-out.
+        heldout: The held-out-seed figures when they are not the headline (secondary view).
+        leaky: Features dropped by the leakage guard of an uploaded list (name -> AUC).
     """
 
     audience: str
@@ -84,6 +90,9 @@ class ReportInputs:
     truth_checks: dict[str, float] = field(default_factory=dict)
     mlflow_run_url: str | None = None
     left_out: tuple[str, ...] = ()
+    headline: Headline | None = None
+    heldout: dict[str, dict[str, float]] = field(default_factory=dict)
+    leaky: dict[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.method not in self.methods:
@@ -301,6 +310,43 @@ def _left_out(inputs: ReportInputs) -> str:
     )
 
 
+def _how_measured(inputs: ReportInputs) -> str:
+    """What the headline figures measure, for the seed's kind, and any fallback note."""
+    headline = inputs.headline
+    note = f'<p class="note">{html.escape(headline.note)}</p>' if headline else ""
+    if headline is not None and headline.kind == "time-split":
+        return (
+            f"<p>Headline: a <b>time split</b>. The model was built as it would have been "
+            f"{headline.horizon_days} days earlier (seed and profiles as of "
+            f"{headline.early_as_of}) and asked to find the people who joined the seed "
+            "afterwards, among everyone eligible then. This is what an audience sent today "
+            "can be expected to deliver.</p>" + note
+        )
+    text = (
+        "<p>Headline: <b>held-out seeds</b>. Part of the seed was hidden, the rest used to "
+        "build the audience, and the hidden seed people mixed into a random sample of the "
+        "universe; this was repeated over several splits.</p>"
+    )
+    leaky = ""
+    if inputs.leaky:
+        leaky = "<p>Left out by the leakage guard (AUC of the feature alone): " + ", ".join(
+            f"<code>{html.escape(n)}</code> {a:.3f}" for n, a in inputs.leaky.items()
+        ) + ".</p>"  # fmt: skip
+    return text + note + leaky
+
+
+def _secondary(inputs: ReportInputs) -> str:
+    """The held-out-seed figures as a secondary view, when the headline is a time split."""
+    if not inputs.heldout:
+        return ""
+    secondary = ReportInputs(**{**inputs.__dict__, "methods": inputs.heldout, "headline": None})
+    return (
+        "<h3>Secondary view: held-out seeds</h3><p>Finding hidden seed people with the "
+        "features that describe them is easier than finding future ones: these figures are "
+        "higher and are not what the audience will deliver.</p>" + _lift_table(secondary)
+    )
+
+
 def _html(inputs: ReportInputs, charts: dict[str, bytes]) -> str:
     e = html.escape
     images = {n: base64.b64encode(data).decode("ascii") for n, data in charts.items()}
@@ -329,12 +375,12 @@ run <code>{e(inputs.run_id)}</code></div>
 <p>Method: <b>{e(inputs.method)}</b>. {e(inputs.method_reason)}</p>
 {_left_out(inputs)}
 <h2>How much better than random</h2>
-<p>To test the model, part of the seed was hidden, the rest used to build the audience, and the
-hidden seed people mixed into a random sample of the universe; this was repeated over several
-splits. <b>Lift</b> says how many times more of the hidden seed people an audience of that size
-finds than picking people at random: 10× at 1% means the top-scored 1% holds ten times as many
-seed-like people as a random 1%. Baselines: {baselines or "none"}.</p>
+{_how_measured(inputs)}
+<p><b>Lift</b> says how many times more of those people an audience of that size finds than
+picking people at random: 10× at 1% means the top-scored 1% holds ten times as many of them as
+a random 1%. Baselines: {baselines or "none"}.</p>
 {_lift_table(inputs)}
+{_secondary(inputs)}
 <img alt="Lift per audience size" src="data:image/png;base64,{images["lift.png"]}">
 <p>The gains curves show the share of hidden seed people found (up) as the audience grows
 (right). The higher above the dotted diagonal, the better.</p>
@@ -362,7 +408,8 @@ def _headline(inputs: ReportInputs) -> str:
     text = f"Audience {inputs.audience}: top {tier}% reaches {size:,} people"
     lift = inputs.methods[inputs.method].get(metric_key("lift", tier / 100), math.nan)
     if math.isfinite(lift):
-        text += f" and finds {lift:.1f}× more seed-like people than random"
+        kind = inputs.headline.kind if inputs.headline else "held-out"
+        text += f" and finds {lift:.1f}× more seed-like people than random ({kind})"
     return text
 
 
@@ -405,11 +452,14 @@ def _lift_table(inputs: ReportInputs) -> str:
         for n in names
     ]
     chosen = inputs.methods[inputs.method]
+    found = "hidden seed people"
+    if inputs.headline is not None and inputs.headline.kind == "time-split":
+        found = "people who joined the seed later"
     return _table(["method", *(f"lift at {t:.0%}" for t in tiers), "AUC"], rows, classes) + (
         f'<p class="note">± one standard deviation over the splits. Per split: '
-        f"{_fmt(chosen.get('positives', math.nan), '{:,.0f}')} hidden seed people among "
+        f"{_fmt(chosen.get('positives', math.nan), '{:,.0f}')} {found} among "
         f"{_fmt(chosen.get('negatives', math.nan), '{:,.0f}')} universe people. AUC: the chance "
-        "that a hidden seed person scores above a random person (0.5 = random, 1 = perfect).</p>"
+        f"that one of the {found} scores above a random person (0.5 = random, 1 = perfect).</p>"
     )
 
 

@@ -34,14 +34,16 @@ def score_people(spark: SparkSession, model: LookalikeModel, features: DataFrame
     return features.mapInPandas(score_batches, "person_id string, score double")
 
 
-def audience_rows(
+def ranked_universe(
     scores: DataFrame, universe_size: int, tiers: Sequence[int], audience: str
 ) -> DataFrame:
-    """Rank everyone and keep the largest tier: ``audience, person_id, score, rank, tier``.
+    """Rank everyone scored: ``audience, person_id, score, rank, tier`` for the whole universe.
 
     ``tier`` is the smallest tier (in percent of the eligible universe) whose audience holds
     the person: the top 1% is tier 1, the next 1% tier 2, and so on, so "the 5% lookalike"
-    is ``tier <= 5``. Ties in score are broken by ``person_id``.
+    is ``tier <= 5``; NULL below the largest tier. Ties in score are broken by
+    ``person_id``. This is what ``gold/universe_scores`` keeps, so an audience's quality can
+    be measured beyond the tiers that are exported.
     """
     ordered = numbered(scores, [F.desc("score"), F.asc("person_id")], "_index")
     frame = ordered.select("person_id", "score", (F.col("_index") + 1).alias("rank"))
@@ -49,10 +51,22 @@ def audience_rows(
     tier = F.lit(None).cast("int")
     for percent, size in sorted(cuts, reverse=True):
         tier = F.when(F.col("rank") <= size, F.lit(percent)).otherwise(tier)
-    largest = max(size for _, size in cuts)
-    return frame.filter(F.col("rank") <= largest).select(
+    return frame.select(
         F.lit(audience).alias("audience"), "person_id", "score", "rank", tier.alias("tier")
     )
+
+
+def audience_rows(
+    scores: DataFrame, universe_size: int, tiers: Sequence[int], audience: str
+) -> DataFrame:
+    """The people of the largest tier of :func:`ranked_universe` (what ``gold/audiences``
+    keeps): ``audience, person_id, score, rank, tier``."""
+    return in_tiers(ranked_universe(scores, universe_size, tiers, audience))
+
+
+def in_tiers(ranked: DataFrame) -> DataFrame:
+    """The rows of a :func:`ranked_universe` frame inside a tier."""
+    return ranked.filter(F.col("tier").isNotNull())
 
 
 def tier_sizes(universe_size: int, tiers: Sequence[int]) -> list[tuple[int, int]]:

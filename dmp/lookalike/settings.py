@@ -28,19 +28,41 @@ class GuardrailSettings(StrictModel):
 
     Attributes:
         enforce: Fail the gate on a breached guardrail (False: report it as a warning).
-        min_lift_ratio: The chosen method's held-out lift@1% must be at least this many
-            times the random and the activity baseline's.
+        metric: The headline metric the chosen method is compared (and ``auto`` picks) on,
+            measured by the headline evaluation (time split or held-out, see
+            :class:`HeadlineSettings`).
+        min_lift_ratio: The chosen method's headline lift must be at least this many
+            times the activity baseline's and the random baseline's (the random baseline
+            counts at least 1, its expected value, so a lucky-low random draw lowers no bar).
         max_activity_spearman: Above this rank correlation between score and activity, the
             model mostly ranks activity: refused.
-        min_top_people: The lift comparison is enforced only when the top 1% of each
-            evaluation split holds at least this many people; on smaller evaluations
-            lift@1% moves by whole people and the check is reported as a warning.
+        min_top_people: The lift comparison is enforced only when the top tier of the
+            metric (1%, 5% or 10%) of each evaluation split holds at least this many people;
+            on smaller evaluations the lift moves by whole people and the check is reported
+            as a warning.
     """
 
     enforce: bool = True
+    metric: Literal["lift_at_1pct", "lift_at_5pct", "lift_at_10pct"] = "lift_at_1pct"
     min_lift_ratio: float = Field(1.1, ge=1.0)
     max_activity_spearman: float = Field(0.9, gt=0, le=1)
     min_top_people: int = Field(20, ge=1)
+
+
+class HeadlineSettings(StrictModel):
+    """How the headline figure (report, MLflow, ``auto`` and the gate) is measured.
+
+    Attributes:
+        horizon_days: A segment seed is evaluated on a time split: the seed as of the latest
+            profile snapshot at least this many days before the build's as-of date, success
+            = people who newly meet the segment's rule since. Without such a snapshot the
+            held-out view is the headline, with a note in the report.
+        max_feature_auc: Uploaded lists: a feature that alone separates the list from the
+            universe sample with an AUC (or 1 - AUC) at or above this is dropped and named.
+    """
+
+    horizon_days: int = Field(7, ge=1)
+    max_feature_auc: float = Field(0.95, gt=0.5, le=1.0)
 
 
 class LookalikeSettings(StrictModel):
@@ -67,6 +89,7 @@ class LookalikeSettings(StrictModel):
         random_seed: Same inputs and seed give the same audience.
         register_model: Register the model in MLflow with alias ``current``.
         guardrails: When the audience gate refuses the model.
+        headline: How the headline figures are measured for each kind of seed.
     """
 
     min_seed: int = Field(100, ge=1)
@@ -88,3 +111,4 @@ class LookalikeSettings(StrictModel):
     register_model: bool = True
     embedding: EmbeddingSettings = EmbeddingSettings()
     guardrails: GuardrailSettings = GuardrailSettings()
+    headline: HeadlineSettings = HeadlineSettings()

@@ -10,7 +10,7 @@ import time
 import uuid
 from contextlib import ExitStack
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,14 +22,22 @@ from pyspark.sql import functions as F
 from dmp.caching import Keep, kept
 from dmp.config import Settings
 from dmp.errors import UserError
-from dmp.expressions import referenced_columns
+from dmp.expressions import expand_shorthands, referenced_columns
 from dmp.lake import ReplacePartition
 from dmp.lookalike.embedding import interactions, person_embeddings
 from dmp.lookalike.evaluate import BASELINES, Evaluation, evaluate
 from dmp.lookalike.features import FeatureSpec, flat_features, vocabularies
 from dmp.lookalike.models import METHODS, LookalikeModel, fit_model
-from dmp.lookalike.scoring import audience_rows, score_people, tier_sizes
+from dmp.lookalike.scoring import in_tiers, ranked_universe, score_people, tier_sizes
 from dmp.lookalike.seeds import SeedSet, seed_from_file, seed_from_segment
+from dmp.lookalike.timesplit import (
+    CONVERTED,
+    Headline,
+    early_snapshot,
+    forward_evaluate,
+    leaky_features,
+    without_features,
+)
 from dmp.runlog import Run
 from dmp.tables import (
     AUDIENCES_TABLE,
@@ -37,6 +45,7 @@ from dmp.tables import (
     IDENTITY_MAP_TABLE,
     PROFILES_TABLE,
     REACH_TABLE,
+    UNIVERSE_SCORES_TABLE,
 )
 
 _log = logging.getLogger(__name__)
@@ -68,6 +77,12 @@ class LookalikeResult:
     guardrails: dict[str, float] = field(default_factory=dict)
     left_out: list[str] = field(default_factory=list)
     """Profile columns left out of the features because the seed's rule names them."""
+    headline: Headline | None = None
+    """What the headline figures (``evaluation``) were measured on."""
+    heldout: dict[str, dict[str, float]] = field(default_factory=dict)
+    """The held-out-seed figures when they are not the headline (a secondary view)."""
+    leaky: dict[str, float] = field(default_factory=dict)
+    """Features dropped because alone they separate an uploaded list (name -> AUC)."""
     truth_checks: dict[str, float] = field(default_factory=dict)
     mlflow_run_id: str | None = None
     model_version: str | None = None
@@ -92,7 +107,11 @@ class LookalikeResult:
             "eligible universe": self.universe,
             "method": f"{self.method} ({self.method_reason})",
             "left out (seed rule)": ", ".join(self.left_out) or "-",
+            "dropped (leakage guard)": ", ".join(self.leaky) or "-",
+            "headline": self.headline.kind if self.headline else "-",
         }
+        if self.headline is not None and self.headline.kind == "held-out":
+            shown["headline note"] = self.headline.note
         for name, metrics in self.evaluation.items():
             shown[f"{name}: lift@1/5/10%, AUC"] = (
                 f"{metrics['lift_at_1pct']:.1f} / {metrics['lift_at_5pct']:.1f} / "
@@ -172,10 +191,11 @@ def build_lookalike(
         seed_sample = _sample(
             features.join(seed_people, "person_id"), options.max_training_seeds, options.random_seed
         )
-        pool_size = options.evaluation_universe + max(
-            20_000, int(4 * options.unlabelled_ratio * len(seed_sample))
-        )
+        pool_size = _pool_size(options, len(seed_sample))
         pool = _sample(features.join(universe, "person_id"), pool_size, options.random_seed + 1)
+        if seed.file is not None:
+            spec = _leakage_guard(spec, seed_sample, pool, options, result)
+        unfitted = spec
         spec = spec.fitted(pool)
         _log.info(
             "lookalike: %d seeds, %d universe sample, %d features",
@@ -184,9 +204,19 @@ def build_lookalike(
             len(spec.names),
         )
         candidates = list(METHODS) if chosen == "auto" else [chosen]
-        evaluation = evaluate(spec, seed_sample, pool, candidates, options)
+        heldout = evaluate(spec, seed_sample, pool, candidates, options)
+        evaluation, result.headline = heldout, _file_headline(result, options)
+        if seed.segment is not None:
+            forward, result.headline = _time_split(
+                spark, settings, run, stack, seed.segment, seeds.rule, day, seed_people,
+                unfitted, candidates,
+            )  # fmt: skip
+            if forward is not None:
+                evaluation = forward
+                result.heldout = {n: heldout.methods[n] for n in (*candidates, *BASELINES)}
+        _log.info("lookalike: headline %s (%s)", result.headline.kind, result.headline.note)
         if chosen == "auto":
-            chosen, result.method_reason = evaluation.best(candidates)
+            chosen, result.method_reason = evaluation.best(candidates, options.guardrails.metric)
         else:
             result.method_reason = "chosen with --method"
         result.method = chosen
@@ -198,10 +228,11 @@ def build_lookalike(
         began = time.perf_counter()
         scores = score_people(spark, model, features.join(universe, "person_id"))
         scores = stack.enter_context(kept(scores, Keep.DISK))
-        audience = stack.enter_context(
-            kept(audience_rows(scores, result.universe, options.tiers, name), Keep.DISK)
+        ranked = stack.enter_context(
+            kept(ranked_universe(scores, result.universe, options.tiers, name), Keep.DISK)
         )
-        audience.count()
+        audience = in_tiers(ranked)
+        ranked.count()
         result.scoring_s = time.perf_counter() - began
         _log.info(
             "lookalike: scored and ranked %d people in %.1f s (%.0f people/s)",
@@ -212,13 +243,13 @@ def build_lookalike(
             from dmp.evaluation.lookalike import future_conversion_lift
 
             result.truth_checks = future_conversion_lift(
-                spark, settings, run, audience, seed_people, universe, truth_product
+                spark, settings, run, ranked, seed_people, universe, truth_product
             )
         from dmp.lookalike.gate import audience_gate, guardrail_outcomes
 
         checks = guardrail_outcomes(
             result.evaluation, chosen, result.guardrails, mixture=evaluation.mixture,
-            options=options.guardrails,
+            options=options.guardrails, headline=result.headline.kind,
         )  # fmt: skip
         result.gate_report = audience_gate(
             spark, settings, run, audience, seed_people, profiles, checks
@@ -229,6 +260,14 @@ def build_lookalike(
         )
         run.write(
             rows, AUDIENCES_TABLE, mode=ReplacePartition({"audience": name, "as_of": day}),
+            partition_by=["audience", "as_of"],
+        )  # fmt: skip
+        # Everyone ranked, not only the exported tiers: quality beyond the tiers is measurable.
+        run.write(
+            ranked.withColumn("run_id", F.lit(result.mlflow_run_id)).withColumn(
+                "as_of", F.lit(day)
+            ),
+            UNIVERSE_SCORES_TABLE, mode=ReplacePartition({"audience": name, "as_of": day}),
             partition_by=["audience", "as_of"],
         )  # fmt: skip
         reach = spark.createDataFrame(
@@ -284,6 +323,142 @@ def _universe(profiles: DataFrame, seeds: DataFrame, settings: Settings) -> Data
     if options.consent_for_modelling:
         allowed = allowed.filter(F.col("consent_advertising"))
     return allowed.select("person_id").join(seeds, "person_id", "left_anti")
+
+
+def _pool_size(options: Any, seeds: int) -> int:
+    """Universe people sampled to the driver: the evaluation sample plus training people."""
+    return int(options.evaluation_universe + max(20_000, int(4 * options.unlabelled_ratio * seeds)))
+
+
+def _leakage_guard(
+    spec: FeatureSpec, seed: pd.DataFrame, pool: pd.DataFrame, options: Any,
+    result: LookalikeResult,
+) -> FeatureSpec:  # fmt: skip
+    """An uploaded list: drop (and name) every feature that alone separates it."""
+    result.leaky = leaky_features(spec, seed, pool, options.headline.max_feature_auc)
+    if len(result.leaky) == len(spec.names):
+        raise UserError(
+            "every feature alone separates the seed list from the universe "
+            f"(AUC >= {options.headline.max_feature_auc}); nothing is left to model"
+        )
+    if result.leaky:
+        _log.warning("lookalike: leakage guard dropped %s", ", ".join(result.leaky))
+    return without_features(spec, list(result.leaky))
+
+
+def _file_headline(result: LookalikeResult, options: Any) -> Headline:
+    """The headline of a seed list (held-out, guarded), also the fallback's starting point."""
+    threshold = options.headline.max_feature_auc
+    dropped = (
+        "dropped " + ", ".join(f"{n} (AUC {a:.3f})" for n, a in result.leaky.items())
+        if result.leaky
+        else "none did"
+    )
+    return Headline(
+        "held-out",
+        "an uploaded list has no definition to replay over time, so part of it is held out "
+        f"and looked for; features that alone separate it from the universe (AUC >= "
+        f"{threshold}) are left out: {dropped}",
+    )
+
+
+def _time_split(
+    spark: SparkSession, settings: Settings, run: Run, stack: ExitStack, segment: str,
+    rule: str | None, day: date, seed_people: DataFrame, spec: FeatureSpec,
+    candidates: list[str],
+) -> tuple[Evaluation | None, Headline]:  # fmt: skip
+    """Evaluate on a time split (see :mod:`dmp.lookalike.timesplit`), or say why not.
+
+    The seed as of the earlier snapshot comes from the segment's rule re-evaluated on that
+    snapshot (or the segment's members then); the converters are the people eligible then
+    who are in the seed now. ``spec`` is not fitted yet (the early sample fits it).
+    """
+    options = settings.lookalike
+    horizon = options.headline.horizon_days
+    fallback = "the headline is the held-out view, which flatters a seed defined by behaviour"
+    early = early_snapshot(run.lake.partition_values(PROFILES_TABLE, "as_of"), day, horizon)
+    if early is None:
+        return None, Headline(
+            "held-out",
+            f"no profile snapshot {horizon} or more days before {day} "
+            f"(lookalike.headline.horizon_days): {fallback}; run `dmp profiles --as-of "
+            f"{day - timedelta(days=horizon)}` to measure a time split",
+        )
+    profiles = stack.enter_context(
+        kept(run.read(spark, PROFILES_TABLE).filter(F.col("as_of") == F.lit(early)))
+    )
+    members = _early_members(spark, run, profiles, segment, rule, early)
+    if members is None:
+        return None, Headline(
+            "held-out",
+            f"segment {segment} can be neither re-evaluated on the {early} snapshot nor read "
+            f"as of then: {fallback}",
+        )
+    members = stack.enter_context(kept(members))
+    early_seed = members.count()
+    if early_seed < options.min_seed:
+        return None, Headline(
+            "held-out",
+            f"segment {segment} had {early_seed} members as of {early}, fewer than "
+            f"lookalike.min_seed ({options.min_seed}): {fallback}",
+        )
+    universe = _universe(profiles, members, settings)
+    converters = universe.join(seed_people, "person_id").withColumn(CONVERTED, F.lit(1.0))
+    labelled = stack.enter_context(
+        kept(universe.join(converters, "person_id", "left").fillna(0.0, [CONVERTED]))
+    )
+    converted = labelled.filter(F.col(CONVERTED) > 0).count()
+    embeddings = _embeddings(spark, settings, run, early)
+    features = stack.enter_context(kept(flat_features(profiles, embeddings, spec), Keep.DISK))
+    seed = _sample(features.join(members, "person_id"), options.max_training_seeds,
+                   options.random_seed)  # fmt: skip
+    pool = _sample(
+        features.join(labelled, "person_id"), _pool_size(options, len(seed)),
+        options.random_seed + 1,
+    )  # fmt: skip
+    try:
+        evaluation = forward_evaluate(spec.fitted(pool), seed, pool, candidates, options)
+    except ValueError as error:
+        return None, Headline(
+            "held-out",
+            f"{converted} people newly joined segment {segment} between {early} and {day}, "
+            f"too few to rank ({error}): {fallback}",
+        )
+    note = (
+        f"seed as of {early} ({early_seed} people, features as of then); success = the "
+        f"{converted} people eligible then who newly joined segment {segment} by {day}"
+    )
+    return evaluation, Headline("time-split", note, early, (day - early).days, early_seed,
+                                converted)  # fmt: skip
+
+
+def _early_members(
+    spark: SparkSession, run: Run, profiles: DataFrame, segment: str, rule: str | None,
+    early: date,
+) -> DataFrame | None:  # fmt: skip
+    """``person_id`` of the segment as of ``early``: its rule on that snapshot, else its
+    members materialised then, else None."""
+    from pyspark.errors import AnalysisException, ParseException
+
+    from dmp.segments.members import segment_table
+
+    if rule:
+        try:
+            condition = F.coalesce(F.expr(expand_shorthands(rule)), F.lit(False))
+            members = profiles.filter(condition).select("person_id")
+            members.schema  # noqa: B018 - analyse now: a rule over columns the snapshot lacks
+            return members
+        except (AnalysisException, ParseException) as error:
+            _log.info("lookalike: rule of %s not valid on %s: %s", segment, early, error)
+    table = segment_table(segment)
+    if run.lake.exists(table) and early.isoformat() in run.lake.partition_values(table, "as_of"):
+        return (
+            run.read(spark, table)
+            .filter((F.col("segment") == segment) & (F.col("as_of") == F.lit(early)))
+            .select("person_id")
+            .distinct()
+        )
+    return None
 
 
 def _embeddings(spark: SparkSession, settings: Settings, run: Run, day: date) -> DataFrame:
@@ -370,7 +545,8 @@ def _track_and_report(
         gains={n: evaluation.gains[n] for n in result.evaluation},
         deciles=evaluation.deciles[result.method], reach=result.reach,
         guardrails=result.guardrails, truth_checks=result.truth_checks,
-        left_out=tuple(result.left_out),
+        left_out=tuple(result.left_out), headline=result.headline, heldout=result.heldout,
+        leaky=result.leaky,
     )  # fmt: skip
     files = write_report(inputs, folder)
     spec_file = folder / "feature_spec.json"
@@ -380,6 +556,8 @@ def _track_and_report(
         metrics.update(
             {f"{name}.{k}": v for k, v in values.items() if not np.isnan(v)}  # 1 split: no std
         )
+    for name, values in result.heldout.items():  # the secondary view, when not the headline
+        metrics.update({f"heldout.{name}.{k}": v for k, v in values.items() if not np.isnan(v)})
     metrics.update(
         {_metric_key(k): v for k, v in {**result.guardrails, **result.truth_checks}.items()}
     )
@@ -399,16 +577,35 @@ def _track_and_report(
         **{f"guardrails.{k}": v for k, v in settings.lookalike.guardrails.model_dump().items()},
         "method": result.method, "method_reason": result.method_reason,
         "features_left_out": ",".join(result.left_out) or "-",
+        "features_dropped_leakage": ",".join(result.leaky) or "-",
+        **_headline_params(result.headline),
     }  # fmt: skip
     tracked = log_build(
         settings, audience=result.audience, model=model, params=params, metrics=metrics,
-        tags={"dmp.run_id": run.run_id, "dmp.as_of": result.as_of.isoformat()},
+        tags={
+            "dmp.run_id": run.run_id, "dmp.as_of": result.as_of.isoformat(),
+            "dmp.headline": result.headline.kind if result.headline else "-",
+            "dmp.features_left_out": ",".join(result.left_out) or "-",
+            "dmp.features_dropped_leakage": ",".join(result.leaky) or "-",
+        },
         artifacts={"report": folder}, example=pool.head(5).reset_index(drop=True),
     )  # fmt: skip
     result.mlflow_run_id = tracked.run_id
     result.model_version = tracked.model_version
     result.report = str(files.get("report.html", folder))
     _write_summary(folder, result)
+
+
+def _headline_params(headline: Headline | None) -> dict[str, Any]:
+    """MLflow params saying what the headline metrics (``<method>.lift_at_1pct``) measure."""
+    if headline is None:
+        return {}
+    return {
+        "headline": headline.kind, "headline_note": headline.note[:500],
+        "headline_early_as_of": headline.early_as_of or "-",
+        "headline_horizon_days": headline.horizon_days or "-",
+        "headline_early_seed": headline.early_seed, "headline_converted": headline.converted,
+    }  # fmt: skip
 
 
 def _write_summary(folder: Path, result: LookalikeResult) -> None:
@@ -420,6 +617,7 @@ def _write_summary(folder: Path, result: LookalikeResult) -> None:
         "as_of": result.as_of.isoformat(),
         "method": result.method,
         "lift_at_1pct": lift if math.isfinite(lift) else None,
+        "headline": result.headline.kind if result.headline else None,
         "universe": result.universe,
         "seed_matched": result.seed_matched,
         "mlflow_run_id": result.mlflow_run_id,

@@ -88,6 +88,27 @@ def test_audience_excludes_seeds_and_risky_people_and_is_tiered(
     assert {r["run_id"] for r in built.rows} == {built.result.mlflow_run_id}
 
 
+def test_universe_scores_rank_everyone_and_agree_with_the_audience(
+    spark, stages: Stages, built: Built
+) -> None:
+    from dmp.tables import UNIVERSE_SCORES_TABLE
+
+    ranked = (
+        Lake(built.settings.lake_dir)
+        .read(spark, UNIVERSE_SCORES_TABLE)
+        .filter((F.col("audience") == "lal_buyers") & (F.col("as_of") == F.lit(stages.as_of)))
+        .collect()
+    )
+    assert len(ranked) == built.result.universe > len(built.rows)
+    assert sorted(r["rank"] for r in ranked) == list(range(1, len(ranked) + 1))
+    assert not ({r["person_id"] for r in ranked} & seeds(spark, stages))
+    inside = {r["person_id"]: (r["score"], r["rank"], r["tier"]) for r in ranked if r["tier"]}
+    assert inside == {r["person_id"]: (r["score"], r["rank"], r["tier"]) for r in built.rows}
+    outside = [r for r in ranked if r["tier"] is None]
+    assert outside and min(r["rank"] for r in outside) == len(built.rows) + 1
+    assert {r["run_id"] for r in ranked} == {built.result.mlflow_run_id}
+
+
 def test_evaluation_reports_methods_and_baselines(built: Built) -> None:
     evaluation = built.result.evaluation
     assert {"similarity", "pu", "ensemble", "random", "activity", "centroid"} <= set(evaluation)
@@ -97,6 +118,11 @@ def test_evaluation_reports_methods_and_baselines(built: Built) -> None:
     assert "score-activity spearman" in built.result.guardrails
     report = Path(built.result.report)
     assert report.exists() and "<script" not in report.read_text()
+    # no snapshot 7 days back (the default horizon): held-out headline, and the report says so
+    headline = built.result.headline
+    assert headline.kind == "held-out" and "lookalike.headline.horizon_days" in headline.note
+    assert "lookalike.headline.horizon_days" in report.read_text()
+    assert built.result.heldout == {}
 
 
 def test_reports_render_in_a_browser(built: Built, browser: Any, screenshots: Path) -> None:

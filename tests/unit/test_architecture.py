@@ -68,7 +68,12 @@ def test_every_table_that_holds_people_is_one_erasure_cleans() -> None:
     from dmp.erasure.stage import _LINK_COLUMNS, _PERSON_TABLES
 
     assert set(_PERSON_TABLES) == {t.name for t in PERSON_TABLES}
-    assert {"gold/funnel_segments", "gold/audiences", "silver/profiles"} <= set(_PERSON_TABLES)
+    assert {
+        "gold/funnel_segments",
+        "gold/audiences",
+        "gold/universe_scores",
+        "silver/profiles",
+    } <= set(_PERSON_TABLES)
     assert _LINK_COLUMNS["silver/profiles"] == ("referred_by",)
     for table in TABLES.values():
         assert table.name.startswith(f"{table.layer}/")

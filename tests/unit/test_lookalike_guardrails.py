@@ -112,3 +112,26 @@ def test_an_undefined_correlation_is_not_a_breach() -> None:
         options=GuardrailSettings(),
     )  # fmt: skip
     assert _failed(outcomes) == []
+
+
+def test_a_lucky_low_random_draw_does_not_lower_the_bar() -> None:
+    # random found 0x in this evaluation; its expected lift is 1, so 1.05x must still fail
+    outcomes = guardrail_outcomes(
+        _methods(1.05, 0.5, random=0.0), "pu", {"score-activity spearman": 0.1}, mixture=5000,
+        options=GuardrailSettings(min_lift_ratio=1.1),
+    )  # fmt: skip
+    assert _failed(outcomes) == ["pu beats the random baseline on held-out lift@1%"]
+
+
+def test_the_metric_and_the_headline_kind_are_configurable() -> None:
+    methods = {
+        name: {"lift_at_1pct": 9.0, "lift_at_10pct": lift}
+        for name, lift in {"pu": 2.0, "activity": 1.9, "random": 1.0}.items()
+    }
+    options = GuardrailSettings(metric="lift_at_10pct", min_lift_ratio=1.2, min_top_people=20)
+    outcomes = guardrail_outcomes(
+        methods, "pu", {}, mixture=300, options=options, headline="time-split"
+    )  # 10% of 300 = 30 people: enforced
+    assert _failed(outcomes) == ["pu beats the activity baseline on time-split lift@10%"]
+    small = guardrail_outcomes(methods, "pu", {}, mixture=150, options=options)
+    assert _failed(small) == []  # 15 people in the top 10%: reported only

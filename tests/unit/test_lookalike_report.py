@@ -100,7 +100,7 @@ def test_html_reads_for_a_marketer(written: tuple[ReportInputs, dict[str, Path]]
     lift = inputs.methods["method_0"]["lift_at_1pct"]
     headline = (
         f"<h1>Audience bought_serum: top 1% reaches 11,842 people and finds {lift:.1f}× more "
-        "seed-like people than random</h1>"
+        "seed-like people than random (held-out)</h1>"
     )
     assert headline in page
     for text in [
@@ -121,6 +121,43 @@ def test_html_reads_for_a_marketer(written: tuple[ReportInputs, dict[str, Path]]
     assert page.count("<tr><td>") >= 10 + 10  # reach and decile rows
     text_only = re.sub(r"base64,[A-Za-z0-9+/=]+", "", page)
     assert "nan" not in text_only.lower()  # missing figures show as a dash
+
+
+def test_a_time_split_headline_says_what_it_measures_and_keeps_held_out_second(
+    tmp_path: Path,
+) -> None:
+    from dmp.lookalike.timesplit import Headline
+
+    heldout = _inputs(methods=1, splits=2).methods
+    headline = Headline(
+        "time-split", "seed as of 2024-05-24 (400 people); success = 37 people <new>",
+        date(2024, 5, 24), 7, 400, 37,
+    )  # fmt: skip
+    inputs = _inputs(headline=headline, heldout=heldout, method_reason="auto: best time-split")
+    page = write_report(inputs, tmp_path / "run")["report.html"].read_text(encoding="utf-8")
+    assert "than random (time-split)</h1>" in page
+    assert "a <b>time split</b>" in page and "7 days earlier" in page and "2024-05-24" in page
+    assert "success = 37 people &lt;new&gt;" in page  # the note, escaped
+    assert "people who joined the seed later among" in page
+    assert "Secondary view: held-out seeds" in page
+    first, second = page.index("How much better than random"), page.index("Secondary view")
+    assert first < second
+    assert f"{heldout['method_0']['lift_at_1pct']:.1f}" in page[second:]
+
+
+def test_a_held_out_headline_names_the_features_the_leakage_guard_dropped(
+    tmp_path: Path,
+) -> None:
+    from dmp.lookalike.timesplit import Headline
+
+    inputs = _inputs(
+        methods=1, splits=2, headline=Headline("held-out", "an uploaded list"),
+        leaky={"aff_skincare": 0.981},
+    )  # fmt: skip
+    page = write_report(inputs, tmp_path / "run")["report.html"].read_text(encoding="utf-8")
+    assert "<b>held-out seeds</b>" in page and "an uploaded list" in page
+    assert "<code>aff_skincare</code> 0.981" in page
+    assert "Secondary view" not in page
 
 
 def test_text_is_escaped(tmp_path: Path) -> None:
