@@ -84,7 +84,7 @@ def _shopper(actor: Actor) -> None:
             else:
                 at = w.end_ms + int(d.u() * w.future_days * DAY_MS)
                 actor.log.campaign_buys.append((campaign.product_id, "future", at))
-    if w.binge_share > 0 and binges(w.seed, p.index, w.binge_share):
+    if is_binger(p, w):
         for _ in range(2 + d.below(3)):
             plans.append((w.start_ms + int(d.u() * (latest - HOUR_MS - w.start_ms)), 6, 0))
     if (
@@ -118,10 +118,13 @@ def _shopper(actor: Actor) -> None:
 BINGE_SALT = 0xB1A6E
 
 
-def binges(seed: int, index: int, share: float) -> bool:
-    """Whether the regular shopper at ``index`` binges, drawn apart from every other draw so
-    that a world without bingers is the same as before they existed."""
-    return bool(np.random.default_rng([seed, BINGE_SALT, index]).random() < share)
+def is_binger(person: Person, world: World) -> bool:
+    """Whether a regular shopper also binges (``WorldSpec.binge_share``), drawn apart from
+    every other draw so that a world without bingers is the same as before they existed."""
+    if world.binge_share <= 0 or person.is_bot or person.is_abuser:
+        return False
+    draw = np.random.default_rng([world.seed, BINGE_SALT, person.index]).random()
+    return bool(draw < world.binge_share)
 
 
 def _binge(actor: Actor, start: int) -> None:

@@ -17,7 +17,11 @@ from dmp.driver import execute
 from dmp.generate import WorldSpec, generate_world
 from dmp.stages import ingest_stage
 
-WORLD = WorldSpec(users=400, days=10, seed=7, bad_share=0.02, partner_bad_share=0.02, workers=1)
+# 2% bingers: bursty but human shoppers the risk rules must spare (see test_profiles_world).
+WORLD = WorldSpec(
+    users=400, days=10, seed=7, bad_share=0.02, partner_bad_share=0.02, workers=1,
+    binge_share=0.02,
+)  # fmt: skip
 
 
 @dataclass
