@@ -381,6 +381,14 @@ def lookalike(
             help="Generated worlds only: report how future buyers of this product rank.",
         ),
     ] = None,
+    value: Annotated[
+        str | None,
+        typer.Option(
+            "--value",
+            help="Weight seed people by this numeric profile column (e.g. revenue_total), "
+            "so the audience favours high-value look-alikes.",
+        ),
+    ] = None,
 ) -> None:
     """Build a lookalike audience from a seed segment or an uploaded list."""
     from dmp.driver import execute
@@ -402,9 +410,10 @@ def lookalike(
         method=method,
         as_of=day,
         truth_product=truth_product,
+        value=value,
     )
     params = {"name": name, "segment": segment, "seed_file": str(seed_file) if seed_file else None,
-              "id_type": id_type, "method": method, "as_of": day}  # fmt: skip
+              "id_type": id_type, "method": method, "as_of": day, "value": value}  # fmt: skip
     result = execute("lookalike", stage, options.settings, params=params, verbose=options.verbose)
     _print_summary("lookalike", result.summary())
 

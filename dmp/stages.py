@@ -183,8 +183,10 @@ def lookalike_stage(
     method: str | None,
     as_of: date | None,
     truth_product: str | None = None,
+    value: str | None = None,
 ) -> Callable[[SparkSession | None, Run], LookalikeResult]:
-    """``dmp lookalike``: expand a seed into a tiered, evaluated, tracked audience."""
+    """``dmp lookalike``: expand a seed into a tiered, evaluated, tracked audience
+    (``value``: a numeric profile column that weights the seed people)."""
     check_name(name, "--name")
     if truth_product is not None and settings.truth_dir is None:  # fail before Spark
         from dmp.errors import UserError
@@ -200,7 +202,7 @@ def lookalike_stage(
         assert spark is not None
         return build_lookalike(
             spark, settings, run, name=name, seed=seed, method=method, as_of=as_of,
-            truth_product=truth_product,
+            truth_product=truth_product, value=value,
         )  # fmt: skip
 
     return stage

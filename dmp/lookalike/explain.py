@@ -84,8 +84,10 @@ def holdout_set(
         raise ValueError("the seed is too small to hold part of it out")
     order = rng.permutation(len(pool))
     size = min(options.evaluation_universe, len(pool) // 2)
+    judged = np.flatnonzero(held)  # held-out people judged (all are left out of training)
     if max_rows is not None:
-        size = max(1, min(size, max_rows - int(held.sum())))
+        judged = judged[: max(1, max_rows // 4)]
+        size = max(1, min(size, max_rows - len(judged)))
     evaluated, training = order[:size], order[len(pool) // 2 :]
     seed_matrix, pool_matrix = spec.matrix(seed), spec.matrix(pool)
     ids = pool["person_id"].tolist()
@@ -96,12 +98,78 @@ def holdout_set(
         seed_value=options.random_seed, seed_weights=None if seed_weights is None
         else seed_weights[~held],
     )  # fmt: skip
-    matrix = np.vstack([seed_matrix[held], pool_matrix[evaluated]])
-    labels = np.concatenate([np.ones(int(held.sum())), np.zeros(len(evaluated))])
+    matrix = np.vstack([seed_matrix[judged], pool_matrix[evaluated]])
+    labels = np.concatenate([np.ones(len(judged)), np.zeros(len(evaluated))])
     values = None
     if seed_values is not None:
-        values = np.concatenate([seed_values[held], np.zeros(len(evaluated))])
+        values = np.concatenate([seed_values[judged], np.zeros(len(evaluated))])
     return HoldoutSet(model, matrix, labels, values)
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """What the report and MLflow show about the chosen model.
+
+    Attributes:
+        importance: :func:`permutation_importance` per profile column.
+        value_capture: With a value column: per tier, the share of held-out seed people and
+            of their value in the top ``tier_percent`` for the value-weighted model and for
+            the same model fitted without weights; None otherwise.
+    """
+
+    importance: pd.DataFrame
+    value_capture: pd.DataFrame | None = None
+
+
+def explain_model(
+    method: str,
+    spec: FeatureSpec,
+    seed: pd.DataFrame,
+    pool: pd.DataFrame,
+    options: LookalikeSettings,
+    values: np.ndarray | None = None,
+) -> Explanation:
+    """Permutation importance of the chosen method on a held-out set and, given seed
+    ``values``, the value captured per tier with and without value weights.
+
+    Args:
+        method: The chosen method.
+        spec: Fitted feature spec.
+        seed: Flat features of the seed sample.
+        pool: Flat features of the universe sample.
+        options: Lookalike settings (hold-out, repeats, rows, tiers).
+        values: Value of each seed row (``--value``), or None.
+    """
+    from dmp.lookalike.value import value_capture, value_weights
+
+    weights = None if values is None else value_weights(values)
+    held = holdout_set(
+        method, spec, seed, pool, options, seed_weights=weights, seed_values=values,
+        max_rows=options.explain_rows,
+    )  # fmt: skip
+    importance = permutation_importance(
+        held.model.score, held.matrix, held.labels, feature_groups(spec),
+        n_repeats=options.explain_repeats, random_state=options.random_seed,
+    )  # fmt: skip
+    if values is None or held.values is None:
+        return Explanation(importance)
+    plain = holdout_set(
+        method, spec, seed, pool, options, seed_values=values, max_rows=options.explain_rows
+    )
+    assert plain.values is not None
+    ks = [t / 100 for t in sorted(options.tiers) if t in (1, 5, 10)] or [min(options.tiers) / 100]
+    weighted = value_capture(held.scores(), held.labels, held.values, ks)
+    unweighted = value_capture(plain.scores(), plain.labels, plain.values, ks)
+    rows = []
+    for k in ks:
+        key = f"{round(k * 100):d}pct"
+        rows.append(
+            (round(k * 100), weighted[f"people_at_{key}"], weighted[f"value_at_{key}"],
+             unweighted[f"people_at_{key}"], unweighted[f"value_at_{key}"])
+        )  # fmt: skip
+    columns = ["tier_percent", "people_share", "value_share", "people_share_unweighted",
+               "value_share_unweighted"]  # fmt: skip
+    return Explanation(importance, pd.DataFrame(rows, columns=columns))
 
 
 def feature_groups(spec: FeatureSpec) -> dict[str, list[int]]:
