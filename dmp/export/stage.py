@@ -3,7 +3,9 @@
 Only people whose consent for the channel's purpose holds on the export date are exported
 (evaluated from the latest consent statements in bronze up to the end of that day, not
 from the audience's profile snapshot, so a withdrawal after the snapshot counts),
-never anyone on the suppression list, never an audience's seed; a deterministic holdout can
+never anyone on the suppression list, never an audience's seed, and (by default,
+``segments.exclude_risky_from_exports``) nobody flagged as a bot or coupon abuser in the
+snapshot; a deterministic holdout can
 be kept out and recorded; audiences under the channel's minimum are refused.
 """
 
@@ -211,9 +213,10 @@ def _eligible(
     consent = f"consent_{spec.purpose}"
     assert result.consent_on is not None
     on_export_date = _consent_on(spark, settings, run, spec.purpose, result.consent_on)
-    flagged = candidates.join(profiles.select("person_id", "user_ids"), "person_id").join(
-        on_export_date, "person_id", "left"
-    )
+    risky = F.col("bot_flag") | F.col("coupon_abuse_flag")
+    flagged = candidates.join(
+        profiles.select("person_id", "user_ids", risky.alias("_risky")), "person_id"
+    ).join(on_export_date, "person_id", "left")
     default = _default_consent(settings, spec.purpose)
     flagged = flagged.withColumn(
         consent, F.coalesce(F.col(consent), default(F.col("_country")))
@@ -221,8 +224,12 @@ def _eligible(
     flagged = flagged.join(
         suppressed_people(spark, run).withColumn("_suppressed", F.lit(True)), "person_id", "left"
     )
+    keep_risky = not settings.segments.exclude_risky_from_exports
     counts = flagged.agg(
         F.count(F.lit(1)).alias("total"),
+        F.sum((F.col("_risky") & F.col(consent) & F.col("_suppressed").isNull()).cast("int")).alias(
+            "risky"
+        ),
         F.sum((~F.col(consent)).cast("int")).alias("no_consent"),
         F.sum((F.col(consent) & F.coalesce("_suppressed", F.lit(False))).cast("int")).alias(
             "suppressed"
@@ -232,9 +239,12 @@ def _eligible(
     result.excluded["no profile on the export date"] = result.candidates - int(counts["total"])
     result.excluded[f"no {spec.purpose} consent"] = int(counts["no_consent"] or 0)
     result.excluded["on the suppression list"] = int(counts["suppressed"] or 0)
-    return flagged.filter(F.col(consent) & F.col("_suppressed").isNull()).select(
-        "person_id", "user_ids"
-    )
+    if not keep_risky:
+        result.excluded["flagged as bot or coupon abuser"] = int(counts["risky"] or 0)
+    allowed = F.col(consent) & F.col("_suppressed").isNull()
+    if not keep_risky:
+        allowed = allowed & ~F.col("_risky")
+    return flagged.filter(allowed).select("person_id", "user_ids")
 
 
 def _consent_on(

@@ -84,6 +84,9 @@ def _shopper(actor: Actor) -> None:
             else:
                 at = w.end_ms + int(d.u() * w.future_days * DAY_MS)
                 actor.log.campaign_buys.append((campaign.product_id, "future", at))
+    if is_binger(p, w):
+        for _ in range(2 + d.below(3)):
+            plans.append((w.start_ms + int(d.u() * (latest - HOUR_MS - w.start_ms)), 6, 0))
     if (
         p.registered_at_ms is not None
         and p.registered_at_ms < w.start_ms
@@ -105,9 +108,38 @@ def _shopper(actor: Actor) -> None:
             _gift(actor, start)
         elif kind == 4:
             _campaign_purchase(actor, start, arg)
+        elif kind == 6:
+            _binge(actor, start)
         elif kind == 5:
             actor.new_session(start, 1.0, place="cafe" if p.cafe >= 0 else "tablet")
             actor.browse(actor.category())
+
+
+BINGE_SALT = 0xB1A6E
+
+
+def is_binger(person: Person, world: World) -> bool:
+    """Whether a regular shopper also binges (``WorldSpec.binge_share``), drawn apart from
+    every other draw so that a world without bingers is the same as before they existed."""
+    if world.binge_share <= 0 or person.is_bot or person.is_abuser:
+        return False
+    draw = np.random.default_rng([world.seed, BINGE_SALT, person.index]).random()
+    return bool(draw < world.binge_share)
+
+
+def _binge(actor: Actor, start: int) -> None:
+    """A binge: hundreds of product pages in one sitting, each read for a few seconds (human
+    think time: log-normal, so no two gaps alike), the track event a moment after the page."""
+    actor.new_session(start, 0.9)
+    home = actor.category()
+    for _ in range(150 + actor.d.below(250)):
+        category = home if actor.d.u() < 0.7 else actor.category()
+        product = actor.product(category)
+        at = actor.t
+        actor.view_page("Product", f"/p/{product.product_id}", product.name, category)
+        actor.t = at + 150 + actor.d.below(600)
+        actor.product_event("Product Viewed", product)
+        actor.t = at + 800 + int(1000 * actor.rng.lognormal(np.log(4.0), 0.9))
 
 
 def _replenish(actor: Actor, start: int, category: str) -> None:

@@ -82,6 +82,8 @@ class World:
     plan: Plan
     day_cum: dict[int, list[float]] = field(default_factory=dict)
     hour_cum: dict[int, list[float]] = field(default_factory=dict)
+    binge_share: float = 0.0
+    """Share of regular shoppers who also binge (see ``activity.binges``)."""
 
     @property
     def end_ms(self) -> int:

@@ -96,6 +96,7 @@ def run_shard(spec_json: str, home: str, shard: int) -> ShardResult:
         spec.future_days,
         build_catalog(spec.seed),
         build_plan(spec.seed, spec.users, spec.days),
+        binge_share=spec.binge_share,
     )
     world.prepare(spec.start_date)
     lo = shard * spec.users_per_shard

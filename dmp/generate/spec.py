@@ -33,6 +33,15 @@ class WorldSpec(BaseModel):
         10, ge=1, description="About one shard-file in this many is written as plain .jsonl."
     )
     compresslevel: int = Field(1, ge=1, le=9, description="gzip level of .jsonl.gz files.")
+    binge_share: float = Field(
+        0.0,
+        ge=0.0,
+        le=1.0,
+        description=(
+            "Share of regular shoppers who also binge: a few sessions of hundreds of product "
+            "pages at human reading pace, no cart (bursty but human; 0 keeps default worlds)."
+        ),
+    )
     persons_per_chunk: int = Field(
         250, ge=1, description="People generated between two flushes (bounds worker memory)."
     )

@@ -8,6 +8,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from dmp.generate.activity import is_binger
 from dmp.generate.bad_records import BadTruth
 from dmp.generate.behaviour import PersonLog
 from dmp.generate.lines import EventTruth
@@ -35,6 +36,7 @@ SCHEMAS: dict[str, pa.Schema] = {
             ("session_rate", pa.float64()),
             ("is_bot", pa.bool_()),
             ("is_coupon_abuser", pa.bool_()),
+            ("is_binger", pa.bool_()),
             ("abuser_group", pa.int32()),
             ("household", pa.int32()),
             ("cafe_group", pa.int32()),
@@ -175,6 +177,7 @@ class TruthCollector:
             session_rate=p.session_rate,
             is_bot=p.is_bot,
             is_coupon_abuser=p.is_abuser,
+            is_binger=is_binger(p, world),
             abuser_group=p.abuser_group if p.abuser_group >= 0 else None,
             household=p.household if p.household >= 0 else None,
             cafe_group=p.cafe if p.cafe >= 0 else None,

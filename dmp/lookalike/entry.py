@@ -21,6 +21,7 @@ from dmp.tables import (
     REACH_TABLE,
     SEGMENT_SIZES_TABLE,
     SEGMENTS_TABLE,
+    UNIVERSE_SCORES_TABLE,
 )
 
 if TYPE_CHECKING:
@@ -43,6 +44,7 @@ class LookalikeRequest:
         method: ``similarity``, ``pu``, ``ensemble`` or ``auto`` (default: the config's).
         as_of: Profile snapshot (default: the latest).
         truth_product: Generated worlds only: report how future buyers of it rank.
+        value: A numeric profile column that weights the seed people (``--value``).
     """
 
     name: str
@@ -52,6 +54,7 @@ class LookalikeRequest:
     method: str | None = None
     as_of: date | None = None
     truth_product: str | None = None
+    value: str | None = None
 
 
 def _check(settings: Settings, request: LookalikeRequest) -> None:
@@ -71,7 +74,7 @@ def _build(
     seed = SeedRequest(segment=request.segment, file=request.seed_file, id_type=request.id_type)
     return build_lookalike(
         needs(spark), settings, run, name=request.name, seed=seed, method=request.method,
-        as_of=request.as_of, truth_product=request.truth_product,
+        as_of=request.as_of, truth_product=request.truth_product, value=request.value,
     )  # fmt: skip
 
 
@@ -91,7 +94,7 @@ LOOKALIKE: Stage[LookalikeRequest, LookalikeResult] = Stage(
         EVENTS_TABLE,
         EMBEDDINGS_TABLE,
     ),
-    writes=(EMBEDDINGS_TABLE, AUDIENCES_TABLE, REACH_TABLE),
+    writes=(EMBEDDINGS_TABLE, AUDIENCES_TABLE, UNIVERSE_SCORES_TABLE, REACH_TABLE),
     check=_check,
     config=_config,
 )

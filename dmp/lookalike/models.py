@@ -103,16 +103,22 @@ class LookalikeModel:
 
 
 def fit_similarity(
-    seed: np.ndarray, universe: np.ndarray, centroids: int, seed_value: int
+    seed: np.ndarray,
+    universe: np.ndarray,
+    centroids: int,
+    seed_value: int,
+    seed_weights: np.ndarray | None = None,
 ) -> SimilarityModel:
-    """Seed centroids by k-means (k capped by seed size) and the population centroid."""
+    """Seed centroids by k-means (k capped by seed size, weighted by ``seed_weights`` when
+    given) and the population centroid."""
     from sklearn.cluster import KMeans
 
     k = max(1, min(centroids, len(seed) // 25))
     if k == 1:
-        centres = seed.mean(axis=0, keepdims=True)
+        centres = np.average(seed, axis=0, weights=seed_weights)[None, :]
     else:
-        centres = KMeans(n_clusters=k, n_init=4, random_state=seed_value).fit(seed).cluster_centers_
+        kmeans = KMeans(n_clusters=k, n_init=4, random_state=seed_value)
+        centres = kmeans.fit(seed, sample_weight=seed_weights).cluster_centers_
     return SimilarityModel(centres, universe.mean(axis=0))
 
 
@@ -125,6 +131,7 @@ def fit_pu(
     ratio: float,
     classifier: str,
     seed_value: int,
+    seed_weights: np.ndarray | None = None,
 ) -> PUModel:
     """Bagged PU classification: seed vs a fresh unlabelled sample per bag.
 
@@ -136,6 +143,7 @@ def fit_pu(
         ratio: Unlabelled people per seed person in a bag.
         classifier: ``logistic`` or ``gradient_boosting``.
         seed_value: Random seed.
+        seed_weights: Per-seed sample weights (mean about 1; unlabelled people weigh 1).
     """
     rng = np.random.default_rng(seed_value)
     size = min(len(universe), max(1, round(ratio * len(seed))))
@@ -145,7 +153,11 @@ def fit_pu(
         chosen = rng.choice(len(universe), size=size, replace=False)
         features = np.vstack([seed, universe[chosen]])
         labels = np.concatenate([np.ones(len(seed)), np.zeros(size)])
-        classifiers.append(_classifier(classifier, seed_value + bag).fit(features, labels))
+        weights = None
+        if seed_weights is not None:
+            weights = np.concatenate([seed_weights, np.ones(size)])
+        model = _classifier(classifier, seed_value + bag)
+        classifiers.append(model.fit(features, labels, sample_weight=weights))
         for index in chosen:
             membership.setdefault(universe_ids[index], []).append(bag)
     return PUModel(tuple(classifiers), {k: tuple(v) for k, v in membership.items()})
@@ -176,17 +188,19 @@ def fit_model(
     ratio: float,
     classifier: str,
     seed_value: int,
+    seed_weights: np.ndarray | None = None,
 ) -> LookalikeModel:
-    """Fit ``method`` (``similarity``, ``pu`` or ``ensemble``) on standardised features."""
+    """Fit ``method`` (``similarity``, ``pu`` or ``ensemble``) on standardised features;
+    ``seed_weights`` make some seed people count more (value-based lookalikes)."""
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r}; use one of {', '.join(METHODS)}")
     similarity = pu = None
     if method in ("similarity", "ensemble"):
-        similarity = fit_similarity(seed, universe, centroids, seed_value)
+        similarity = fit_similarity(seed, universe, centroids, seed_value, seed_weights)
     if method in ("pu", "ensemble"):
         pu = fit_pu(
             seed, universe, universe_ids, bags=bags, ratio=ratio, classifier=classifier,
-            seed_value=seed_value,
+            seed_value=seed_value, seed_weights=seed_weights,
         )  # fmt: skip
     quantiles: dict[str, np.ndarray] = {}
     if method == "ensemble":

@@ -70,6 +70,15 @@ class ReportInputs:
             held-out, and why); None reads as held-out.
         heldout: The held-out-seed figures when they are not the headline (secondary view).
         leaky: Features dropped by the leakage guard of an uploaded list (name -> AUC).
+        exclusions: Reason -> people the risk exclusions left out (seed, universe, and the
+            seed-like people among them).
+        importance: Permutation importance per profile column (``feature, importance,
+            importance_std``), or None.
+        insights: Traits over-indexing in the top tier (``trait, top_people, top_share,
+            universe_share, index``), or None.
+        value, value_capture: The ``--value`` column and the value captured per tier
+            (``tier_percent, people_share, value_share, people_share_unweighted,
+            value_share_unweighted``), or None.
     """
 
     audience: str
@@ -93,6 +102,11 @@ class ReportInputs:
     headline: Headline | None = None
     heldout: dict[str, dict[str, float]] = field(default_factory=dict)
     leaky: dict[str, float] = field(default_factory=dict)
+    exclusions: dict[str, int] = field(default_factory=dict)
+    importance: pd.DataFrame | None = None
+    insights: pd.DataFrame | None = None
+    value: str | None = None
+    value_capture: pd.DataFrame | None = None
 
     def __post_init__(self) -> None:
         if self.method not in self.methods:
@@ -215,6 +229,8 @@ def write_report(inputs: ReportInputs, folder: Path) -> dict[str, Path]:
         gains_table.to_csv(temporary / "gains.csv", index=False)
         reach = pd.DataFrame(inputs.reach, columns=["tier_percent", "audience_size"])
         reach.to_csv(temporary / "reach.csv", index=False)
+        for file_name, table in _explanation_tables(inputs).items():
+            table.to_csv(temporary / file_name, index=False)
         (temporary / "report.html").write_text(_html(inputs, charts), encoding="utf-8")
         names = [*sorted(p.name for p in temporary.iterdir() if p.suffix != ".html"), "report.html"]
         commit_point("report.publish.before", folder.parent.name)
@@ -393,6 +409,7 @@ slices from best to worst score.</p>
 {_deciles_table(inputs.deciles)}
 <h2>Guardrails</h2>
 {_figures_table(inputs.guardrails, _GUARDRAIL_HELP)}
+{_explanations(inputs)}
 {truth}
 <p class="note">Run <code>{e(inputs.run_id)}</code>{_mlflow(inputs.mlflow_run_url)}. Files next
 to this page: lift.png, gains.png, deciles.csv, gains.csv, reach.csv.</p>
@@ -515,3 +532,73 @@ def _mlflow(url: str | None) -> str:
 def _fmt(value: float, template: str) -> str:
     """``template.format(value)``, or a dash for a missing (NaN) figure."""
     return template.format(value) if math.isfinite(value) else "–"
+
+
+# --- exclusions, explanations and value (issue 14) ---------------------------------------------
+
+
+def _explanation_tables(inputs: ReportInputs) -> dict[str, pd.DataFrame]:
+    """CSV files of the explanation section: importance, insights, value capture."""
+    tables = {
+        "importance.csv": inputs.importance,
+        "insights.csv": inputs.insights,
+        "value_capture.csv": inputs.value_capture,
+    }
+    return {name: table for name, table in tables.items() if table is not None}
+
+
+_VALUE_HEAD = [
+    "audience", "value found", "value (unweighted)", "people found", "people (unweighted)"
+]  # fmt: skip
+
+
+def _explanations(inputs: ReportInputs) -> str:
+    e = html.escape
+    parts: list[str] = []
+    if inputs.exclusions:
+        rows = [[e(reason), f"{people:,}"] for reason, people in inputs.exclusions.items()]
+        parts.append(
+            "<h2>People left out as risky</h2><p>People the profiles flag as bots or coupon "
+            "abusers are left out of the seed and of the universe. The last rows count the "
+            "people left out who look like the seed: the model would have ranked them "
+            "inside that tier.</p>" + _table(["who", "people"], rows)
+        )
+    if inputs.importance is not None and not inputs.importance.empty:
+        rows = [
+            [f"<code>{e(str(r['feature']))}</code>", _fmt(float(r['importance']), "{:+.3f}"),
+             _fmt(float(r['importance_std']), "{:.3f}")]
+            for r in inputs.importance.head(15).to_dict("records")
+        ]  # fmt: skip
+        parts.append(
+            "<h2>What the model relies on</h2><p>Permutation importance on held-out seed "
+            "people and a universe sample: how much the model's AUC drops when one profile "
+            "column is shuffled across people (0: the model does not use it).</p>"
+            + _table(["profile column", "AUC drop", "sd"], rows)
+        )
+    if inputs.insights is not None and not inputs.insights.empty:
+        rows = [
+            [e(str(r['trait'])), f"{int(r['top_people']):,}", f"{float(r['top_share']):.1%}",
+             f"{float(r['universe_share']):.1%}", f"{float(r['index']):.0f}"]
+            for r in inputs.insights.to_dict("records")
+        ]  # fmt: skip
+        parts.append(
+            "<h2>Audience insights</h2><p>Traits that are more common in the top tier than in "
+            "the eligible universe. Index = share in the top tier / share in the universe "
+            "&times; 100: 100 is as common as anywhere, 300 three times as common.</p>"
+            + _table(["trait", "people in top tier", "top tier", "universe", "index"], rows)
+        )
+    if inputs.value_capture is not None and not inputs.value_capture.empty:
+        rows = [
+            [f"top {int(r['tier_percent'])}%", f"{float(r['value_share']):.1%}",
+             f"{float(r['value_share_unweighted']):.1%}", f"{float(r['people_share']):.1%}",
+             f"{float(r['people_share_unweighted']):.1%}"]
+            for r in inputs.value_capture.to_dict("records")
+        ]  # fmt: skip
+        parts.append(
+            f"<h2>Value captured</h2><p>Seed people were weighted by "
+            f"<code>{e(inputs.value or '')}</code>. On held-out seed people mixed into a "
+            "universe sample: the share of their value, and of the people, found in each "
+            "top tier, by this model and by the same model without value weights.</p>"
+            + _table(_VALUE_HEAD, rows)
+        )
+    return "\n".join(parts)

@@ -72,7 +72,8 @@ class LookalikeSettings(StrictModel):
         min_seed: Refuse seeds with fewer matched people than this.
         min_universe: Refuse when fewer people are eligible: tiers of 1% and the offline
             evaluation need at least a hundred people to rank.
-        exclude_risky: Leave people flagged as bots or coupon abusers out of the universe.
+        exclude_risky: Leave people flagged as bots or coupon abusers out of the seed and
+            the universe (the report counts them, and the seed-like people among them).
         exclude_shared_identities: Leave shared identifiers (public computers) out.
         consent_for_modelling: Also require advertising consent to be *modelled* (consent
             is always enforced at export; modelling on it is a policy choice).
@@ -90,6 +91,10 @@ class LookalikeSettings(StrictModel):
         register_model: Register the model in MLflow with alias ``current``.
         guardrails: When the audience gate refuses the model.
         headline: How the headline figures are measured for each kind of seed.
+        explain_repeats: Shuffles per profile column in the permutation importance.
+        explain_rows: Rows of the held-out set the importance is measured on, at most.
+        insights: Traits listed in the audience insights.
+        insights_min_people: Traits held by fewer top-tier people are not listed.
     """
 
     min_seed: int = Field(100, ge=1)
@@ -112,3 +117,7 @@ class LookalikeSettings(StrictModel):
     embedding: EmbeddingSettings = EmbeddingSettings()
     guardrails: GuardrailSettings = GuardrailSettings()
     headline: HeadlineSettings = HeadlineSettings()
+    explain_repeats: int = Field(3, ge=1, le=50)
+    explain_rows: int = Field(4000, ge=100)
+    insights: int = Field(15, ge=1, le=200)
+    insights_min_people: int = Field(5, ge=1)

@@ -26,6 +26,8 @@ from dmp.expressions import expand_shorthands, referenced_columns
 from dmp.lake import ReplacePartition
 from dmp.lookalike.embedding import interactions, person_embeddings
 from dmp.lookalike.evaluate import BASELINES, Evaluation, evaluate
+from dmp.lookalike.exclusions import risky_people, seed_like_removed
+from dmp.lookalike.explain import audience_insights, explain_model
 from dmp.lookalike.features import FeatureSpec, flat_features, vocabularies
 from dmp.lookalike.models import METHODS, LookalikeModel, fit_model
 from dmp.lookalike.scoring import in_tiers, ranked_universe, score_people, tier_sizes
@@ -90,6 +92,12 @@ class LookalikeResult:
     gate_report: str | None = None
     scoring_s: float = 0.0
     """Wall seconds to score, sort and tier the whole eligible universe."""
+    exclusions: dict[str, int] = field(default_factory=dict)
+    """Risky people left out (seed, universe) and the seed-like people among them."""
+    importance: pd.DataFrame | None = None
+    insights: pd.DataFrame | None = None
+    value: str | None = None
+    value_capture: pd.DataFrame | None = None
 
     @property
     def scored_per_s(self) -> float:
@@ -119,6 +127,8 @@ class LookalikeResult:
             )
         for percent, size in self.reach:
             shown[f"tier {percent}%"] = size
+        for reason, people in self.exclusions.items():
+            shown[f"excluded: {reason}"] = people
         if self.scoring_s > 0:
             shown["scored people/s"] = round(self.scored_per_s)
         for name, value in {**self.guardrails, **self.truth_checks}.items():
@@ -139,11 +149,16 @@ def build_lookalike(
     method: str | None = None,
     as_of: date | None = None,
     truth_product: str | None = None,
+    value: str | None = None,
 ) -> LookalikeResult:
     """Expand a seed into a tiered lookalike audience, with evaluation and MLflow tracking.
 
+    ``value`` names a numeric profile column that weights the seed people, so the audience
+    favours high-value look-alikes; the report then shows the value captured per tier.
+
     Raises:
-        UserError: No profiles, unknown segment, seed below ``lookalike.min_seed``.
+        UserError: No profiles, unknown segment, seed below ``lookalike.min_seed``, a
+            ``value`` column that is missing or not numeric.
         StageFailed: The MLflow tracking server does not answer; nothing was written.
         GateFailed: The audience gate failed; nothing was written.
     """
@@ -155,17 +170,28 @@ def build_lookalike(
 
     check_tracking_server(settings)  # before any work: a server that is down publishes nothing
     day = _snapshot(run, as_of)
-    result = LookalikeResult(audience=name, as_of=day)
+    result = LookalikeResult(audience=name, as_of=day, value=value)
     with ExitStack() as stack:
         profiles = stack.enter_context(
             kept(run.read(spark, PROFILES_TABLE).filter(F.col("as_of") == F.lit(day)))
         )
+        if value is not None:
+            from dmp.lookalike.value import check_value_column
+
+            check_value_column(profiles, value)
         seeds = _seed(spark, settings, run, seed, day)
-        seed_people = stack.enter_context(
-            kept(seeds.persons.join(profiles.select("person_id"), "person_id").distinct())
-        )
+        matched = seeds.persons.join(profiles.select("person_id"), "person_id").distinct()
+        risky = risky_people(profiles)
+        if options.exclude_risky:
+            matched = matched.join(risky, "person_id", "left_anti")
+        seed_people = stack.enter_context(kept(matched))
         result.seed_description, result.seed_rows = seeds.description, seeds.rows
         result.seed_matched = seed_people.count()
+        if options.exclude_risky:
+            everyone = seeds.persons.join(profiles.select("person_id"), "person_id").distinct()
+            result.exclusions["seed people flagged as risky"] = (
+                everyone.count() - result.seed_matched
+            )
         if result.seed_matched < options.min_seed:
             raise UserError(
                 f"the seed matched {result.seed_matched} people with a profile as of {day}; "
@@ -188,9 +214,17 @@ def build_lookalike(
             spec = spec.without(sorted(referenced_columns(seeds.rule, profiles.columns)))
             result.left_out = list(spec.left_out)
         features = stack.enter_context(kept(flat_features(profiles, embeddings, spec), Keep.DISK))
+        seeds_with_value = seed_people
+        if value is not None:
+            seed_value = F.coalesce(F.col(value).cast("double"), F.lit(0.0)).alias("seed_value")
+            seeds_with_value = seed_people.join(
+                profiles.select("person_id", seed_value), "person_id"
+            )
         seed_sample = _sample(
-            features.join(seed_people, "person_id"), options.max_training_seeds, options.random_seed
-        )
+            features.join(seeds_with_value, "person_id"), options.max_training_seeds,
+            options.random_seed,
+        )  # fmt: skip
+        seed_values = seed_sample["seed_value"].to_numpy(float) if value is not None else None
         pool_size = _pool_size(options, len(seed_sample))
         pool = _sample(features.join(universe, "person_id"), pool_size, options.random_seed + 1)
         if seed.file is not None:
@@ -221,7 +255,9 @@ def build_lookalike(
             result.method_reason = "chosen with --method"
         result.method = chosen
         result.evaluation = {n: evaluation.methods[n] for n in (*candidates, *BASELINES)}
-        model = _final_model(chosen, spec, seed_sample, pool, options)
+        model = _final_model(chosen, spec, seed_sample, pool, options, seed_values)
+        explained = explain_model(chosen, spec, seed_sample, pool, options, seed_values)
+        result.importance, result.value_capture = explained.importance, explained.value_capture
         result.guardrails = _guardrails(chosen, spec, seed_sample, pool, model, options)
         # Timed from here: scoring, ranking and tiering of the universe. The scores are kept
         # before the sort, which samples its input first: the model runs once per person.
@@ -239,6 +275,19 @@ def build_lookalike(
             result.universe, result.scoring_s, result.scored_per_s,
         )  # fmt: skip
         result.reach = tier_sizes(result.universe, options.tiers)
+        top = audience.filter(F.col("tier") <= min(options.tiers))
+        result.insights = audience_insights(
+            profiles, universe, top, limit=options.insights, min_people=options.insights_min_people
+        )
+        if options.exclude_risky:
+            removed = risky.join(seed_people, "person_id", "left_anti")
+            result.exclusions["universe people flagged as risky"] = removed.count()
+            shown = sorted({min(options.tiers), *(t for t in (5,) if t in options.tiers),
+                            max(options.tiers)})  # fmt: skip
+            for tier, people in seed_like_removed(
+                spark, model, features, removed, audience, shown
+            ).items():
+                result.exclusions[f"risky people who would rank in the top {tier}%"] = people
         if truth_product and settings.truth_dir is not None:
             from dmp.evaluation.lookalike import future_conversion_lift
 
@@ -491,13 +540,17 @@ def _sample(frame: DataFrame, size: int, seed: int) -> pd.DataFrame:
 
 
 def _final_model(
-    method: str, spec: FeatureSpec, seed: pd.DataFrame, pool: pd.DataFrame, options: Any
-) -> LookalikeModel:
+    method: str, spec: FeatureSpec, seed: pd.DataFrame, pool: pd.DataFrame, options: Any,
+    seed_values: np.ndarray | None = None,
+) -> LookalikeModel:  # fmt: skip
+    from dmp.lookalike.value import value_weights
+
     return fit_model(
         method, spec, spec.matrix(seed), spec.matrix(pool), pool["person_id"].tolist(),
         centroids=options.similarity_centroids, bags=options.bags,
         ratio=options.unlabelled_ratio, classifier=options.classifier,
         seed_value=options.random_seed,
+        seed_weights=None if seed_values is None else value_weights(seed_values),
     )  # fmt: skip
 
 
@@ -546,7 +599,9 @@ def _track_and_report(
         deciles=evaluation.deciles[result.method], reach=result.reach,
         guardrails=result.guardrails, truth_checks=result.truth_checks,
         left_out=tuple(result.left_out), headline=result.headline, heldout=result.heldout,
-        leaky=result.leaky,
+        leaky=result.leaky, exclusions=dict(result.exclusions),
+        importance=result.importance, insights=result.insights, value=result.value,
+        value_capture=result.value_capture,
     )  # fmt: skip
     files = write_report(inputs, folder)
     spec_file = folder / "feature_spec.json"
@@ -562,6 +617,7 @@ def _track_and_report(
         {_metric_key(k): v for k, v in {**result.guardrails, **result.truth_checks}.items()}
     )
     metrics.update({"seed_matched": result.seed_matched, "universe": result.universe})
+    metrics.update(explanation_metrics(result))
     if result.scoring_s > 0:
         metrics["scoring_seconds"] = result.scoring_s
     params = {
@@ -626,6 +682,29 @@ def _write_summary(folder: Path, result: LookalikeResult) -> None:
     temporary = folder / f".summary-{uuid.uuid4().hex[:8]}.json"
     temporary.write_text(json.dumps(summary, indent=2), encoding="utf-8")
     os.replace(temporary, folder / "summary.json")
+
+
+def explanation_metrics(result: LookalikeResult) -> dict[str, float]:
+    """MLflow metrics of the exclusions, the importance, the insights and the value capture."""
+    import re
+
+    def key(name: str) -> str:  # MLflow takes letters, digits, _ - . / and spaces
+        return re.sub(r"[^A-Za-z0-9_./-]+", "_", _metric_key(name))
+
+    found: dict[str, float] = {f"excluded.{key(k)}": float(v) for k, v in result.exclusions.items()}
+    if result.importance is not None:
+        for row in result.importance.to_dict("records"):
+            found[f"importance.{key(str(row['feature']))}"] = float(row["importance"])
+    if result.insights is not None:
+        for row in result.insights.to_dict("records"):
+            found[f"insight_index.{key(str(row['trait']))}"] = float(row["index"])
+    if result.value_capture is not None:
+        for row in result.value_capture.to_dict("records"):
+            found[f"value_captured_at_{row['tier_percent']}pct"] = float(row["value_share"])
+            found[f"value_captured_unweighted_at_{row['tier_percent']}pct"] = float(
+                row["value_share_unweighted"]
+            )
+    return found
 
 
 def _metric_key(name: str) -> str:

@@ -1,7 +1,4 @@
-"""Dynamic behaviour, social reach and risk signals of a profile. Pure transforms.
-
-Risk scores are sums of named, explainable signals; a profile lists the signals that fired.
-"""
+"""Dynamic behaviour and social reach of a profile (risk signals: ``risk.py``). Pure transforms."""
 
 from __future__ import annotations
 
@@ -10,24 +7,7 @@ from datetime import date, timedelta
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
-from dmp.profiles.settings import ProfileSettings
-
 _WEEKDAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
-_BOT_AGENT = r"(?i)(bot|crawl|spider|headless|phantomjs|python-requests|curl/|wget|scrapy)"
-
-# signal name -> weight; a score is the capped sum of the weights of the signals that fire.
-BOT_SIGNALS: dict[str, float] = {
-    "inhuman_hourly_rate": 0.35,
-    "machine_regular_intervals": 0.25,
-    "bot_user_agent": 0.4,
-    "active_around_the_clock": 0.15,
-    "heavy_browsing_without_cart": 0.15,
-}
-COUPON_SIGNALS: dict[str, float] = {
-    "coupons_without_orders": 0.45,
-    "device_shared_by_many_accounts": 0.4,
-    "coupons_far_above_orders": 0.25,
-}
 
 
 def dynamics(events: DataFrame, as_of: date) -> DataFrame:
@@ -123,112 +103,3 @@ def social(events: DataFrame, identity_map: DataFrame) -> DataFrame:
         )
         .drop("_raw")
     )
-
-
-def risk(
-    events: DataFrame,
-    bronze_events: DataFrame,
-    buyers: DataFrame,
-    settings: ProfileSettings,
-) -> DataFrame:
-    """Bot and coupon-abuse scores, flags and the signals behind them.
-
-    Args:
-        events: The person's attributed events up to as-of.
-        bronze_events: All events up to as-of (for accounts per device).
-        buyers: ``person_id, orders_count`` of buyers.
-        settings: Thresholds.
-    """
-    per_hour = events.groupBy("person_id", F.date_trunc("hour", "event_time").alias("h")).agg(
-        F.count(F.lit(1)).alias("n")
-    )
-    peak = per_hour.groupBy("person_id").agg(F.max("n").alias("peak_hourly_events"))
-    ordered = Window.partitionBy("person_id").orderBy("event_time")
-    gaps = events.select(
-        "person_id",
-        (
-            F.col("event_time").cast("double") - F.lag("event_time").over(ordered).cast("double")
-        ).alias("gap"),
-    ).filter(F.col("gap").isNotNull())
-    regularity = gaps.groupBy("person_id").agg(
-        # null when every event is at one instant (average gap 0), which ANSI mode would
-        # otherwise turn into a DIVIDE_BY_ZERO failure of the whole profiles stage
-        F.try_divide(F.stddev_pop("gap"), F.avg("gap")).alias("gap_variation"),
-        F.count(F.lit(1)).alias("_gaps"),
-    )
-    shape = events.groupBy("person_id").agg(
-        F.count(F.lit(1)).alias("_events"),
-        F.bit_count(F.bit_or(F.pow(F.lit(2), F.hour("event_time")).cast("int"))).alias(
-            "distinct_hours"
-        ),
-        F.max(F.coalesce(F.col("user_agent"), F.lit("")).rlike(_BOT_AGENT).cast("int")).alias(
-            "_bot_agent"
-        ),
-        F.sum(F.col("event_name").isin("Product Added", "Order Completed").cast("int")).alias(
-            "_carts"
-        ),
-        F.sum(F.col("event_name").isin("Coupon Applied", "Coupon Entered").cast("int")).alias(
-            "_coupons"
-        ),
-    )
-    accounts = (
-        bronze_events.filter(F.col("device_id").isNotNull() & F.col("user_id").isNotNull())
-        .groupBy("device_id")
-        .agg(F.countDistinct("user_id").alias("accounts"))
-    )
-    device_accounts = (
-        events.filter(F.col("device_id").isNotNull())
-        .select("person_id", "device_id")
-        .distinct()
-        .join(accounts, "device_id")
-        .groupBy("person_id")
-        .agg(F.max("accounts").alias("max_accounts_on_device"))
-    )
-    joined = (
-        shape.join(peak, "person_id", "left")
-        .join(regularity, "person_id", "left")
-        .join(device_accounts, "person_id", "left")
-        .join(buyers.select("person_id", "orders_count"), "person_id", "left")
-        .fillna(0, ["orders_count", "max_accounts_on_device"])
-    )
-    bot = {
-        "inhuman_hourly_rate": F.col("peak_hourly_events") >= 100,
-        "machine_regular_intervals": (F.col("_gaps") >= 50) & (F.col("gap_variation") < 0.35),
-        "bot_user_agent": F.col("_bot_agent") == 1,
-        "active_around_the_clock": (F.col("_events") >= 200) & (F.col("distinct_hours") >= 20),
-        "heavy_browsing_without_cart": (F.col("_events") >= 300) & (F.col("_carts") == 0),
-    }
-    coupon = {
-        "coupons_without_orders": (F.col("_coupons") >= 2) & (F.col("orders_count") == 0),
-        "device_shared_by_many_accounts": F.col("max_accounts_on_device")
-        > settings.shared_device_accounts,
-        "coupons_far_above_orders": F.col("_coupons")
-        >= 3 * F.greatest(F.col("orders_count"), F.lit(1)),
-    }
-    bot_score = _score(bot, BOT_SIGNALS)
-    coupon_score = _score(coupon, COUPON_SIGNALS)
-    return joined.select(
-        "person_id",
-        bot_score.alias("bot_score"),
-        (bot_score >= settings.bot_threshold).alias("bot_flag"),
-        coupon_score.alias("coupon_abuse_score"),
-        (coupon_score >= settings.coupon_abuse_threshold).alias("coupon_abuse_flag"),
-        F.concat(_fired(bot), _fired(coupon)).alias("risk_signals"),
-        F.col("_coupons").alias("coupon_events"),
-        "peak_hourly_events",
-        "max_accounts_on_device",
-    )
-
-
-def _score(signals: dict[str, Column], weights: dict[str, float]) -> Column:
-    total: Column = F.lit(0.0)
-    for name, condition in signals.items():
-        total = total + F.when(F.coalesce(condition, F.lit(False)), F.lit(weights[name])).otherwise(
-            F.lit(0.0)
-        )
-    return F.round(F.least(total, F.lit(1.0)), 3)
-
-
-def _fired(signals: dict[str, Column]) -> Column:
-    names = [F.when(F.coalesce(c, F.lit(False)), F.lit(n)) for n, c in signals.items()]
-    return F.filter(F.array(*names), lambda x: x.isNotNull())

@@ -16,7 +16,7 @@ from dmp.config import Settings
 from dmp.errors import UserError
 from dmp.lake import ReplacePartition
 from dmp.profiles.attribution import IDENTIFIER_COLUMNS, attribute_events, until
-from dmp.profiles.behaviour import dynamics, risk, social
+from dmp.profiles.behaviour import dynamics, social
 from dmp.profiles.btyd import BTYD_COLUMNS, BtydFit, btyd_columns, buyer_summary, fit_summary
 from dmp.profiles.consumption import (
     consumption,
@@ -31,6 +31,7 @@ from dmp.profiles.gate import profile_gate
 from dmp.profiles.interests import affinities, interest_signals
 from dmp.profiles.personal import consent, declared, identity_columns, partner_dimensions
 from dmp.profiles.product_rules import baskets, product_rules
+from dmp.profiles.risk import risk
 from dmp.profiles.tags import load_tag_rules, with_tags
 from dmp.runlog import Run
 from dmp.tables import EVENTS_TABLE, IDENTITY_MAP_TABLE, PRODUCT_RULES_TABLE, PROFILES_TABLE

@@ -18,6 +18,13 @@ class ClusterSettings(StrictModel):
 
 
 class SegmentSettings(StrictModel):
-    """Segments options; the segment definitions live in ``conf/segments.yaml``."""
+    """Segments options; the segment definitions live in ``conf/segments.yaml``.
+
+    Attributes:
+        clusters: Behavioural clusters (personas).
+        exclude_risky_from_exports: Leave people flagged as bots or coupon abusers out of
+            every export (segments and audiences); the manifest counts them.
+    """
 
     clusters: ClusterSettings = ClusterSettings()
+    exclude_risky_from_exports: bool = True

@@ -20,7 +20,11 @@ from dmp.ingest.entry import INGEST, IngestRequest
 from dmp.profiles.entry import PROFILES, ProfilesRequest
 from dmp.segments.entry import SEGMENTS, SegmentsRequest
 
-WORLD = WorldSpec(users=400, days=10, seed=7, bad_share=0.02, partner_bad_share=0.02, workers=1)
+# 2% bingers: bursty but human shoppers the risk rules must spare (see test_profiles_world).
+WORLD = WorldSpec(
+    users=400, days=10, seed=7, bad_share=0.02, partner_bad_share=0.02, workers=1,
+    binge_share=0.02,
+)  # fmt: skip
 
 
 @dataclass

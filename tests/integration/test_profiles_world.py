@@ -22,6 +22,10 @@ def test_profiles_match_the_planted_world(stages: Stages) -> None:
     for flag in ("bot", "coupon abuse"):
         assert checks[f"{flag} precision"] >= 0.9, flag
         assert checks[f"{flag} recall"] >= 0.9, flag
+    # bursty but human: hundreds of pages an hour, no cart; the old hourly-rate rule took
+    # them for bots
+    assert checks["bingers flagged"] == 0.0
+    assert checks["regular people flagged"] < 0.02
 
 
 def test_one_row_per_person_and_the_contract_columns(spark, stages: Stages) -> None:

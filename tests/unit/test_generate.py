@@ -384,3 +384,26 @@ def test_bigger_world_has_persona_shares_and_campaign_buyers(tmp_path: Path) -> 
     assert len(products) == 5
     for product in products:
         assert windows[(product, "observed")] >= 5 and windows[(product, "future")] >= 5
+
+
+def test_bingers_are_bursty_humans_and_opt_in(
+    world: tuple[Path, WorldSummary], tmp_path: Path
+) -> None:
+    default_home, _ = world
+    assert not any(p["is_binger"] for p in _truth(default_home, "persons"))
+    home = tmp_path / "binge"
+    generate_world(WorldSpec(users=120, days=5, seed=5, workers=1, binge_share=0.25), home)
+    persons = {p["person_key"]: p for p in _truth(home, "persons")}
+    bingers = {k for k, p in persons.items() if p["is_binger"]}
+    assert 0.1 < len(bingers) / len(persons) < 0.4
+    assert not any(persons[k]["is_bot"] or persons[k]["is_coupon_abuser"] for k in bingers)
+    hourly: Counter[tuple[str, object]] = Counter()
+    for event in _truth(home, "events"):
+        key = str(event["person_key"])
+        stamp = event["timestamp"]
+        hourly[(key, stamp.replace(minute=0, second=0, microsecond=0))] += 1  # type: ignore[attr-defined]
+    peak = Counter[str]()
+    for (key, _), n in hourly.items():
+        peak[key] = max(peak[key], n)
+    # each binger has an hour of 100+ events: what the old hourly-rate bot rule flagged
+    assert all(peak[k] >= 100 for k in bingers)

@@ -272,3 +272,34 @@ def test_importing_the_module_does_not_import_matplotlib() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "False"
+
+
+def test_exclusions_explanations_and_value_sections(tmp_path: Path) -> None:
+    importance = pd.DataFrame(
+        {"feature": ["lifecycle_stage", "embedding"], "importance": [0.21, 0.02],
+         "importance_std": [0.01, 0.005]}
+    )  # fmt: skip
+    insights = pd.DataFrame(
+        {"trait": [f"interest={MALICIOUS}", "lifecycle_stage=active"], "top_people": [40, 80],
+         "top_share": [0.4, 0.8], "universe_share": [0.1, 0.2], "index": [400.0, 400.0]}
+    )  # fmt: skip
+    capture = pd.DataFrame(
+        {"tier_percent": [1, 5], "people_share": [0.1, 0.3], "value_share": [0.4, 0.7],
+         "people_share_unweighted": [0.12, 0.33], "value_share_unweighted": [0.05, 0.2]}
+    )  # fmt: skip
+    inputs = _inputs(
+        exclusions={"seed people flagged as risky": 7, "risky people who would rank in the "
+                    "top 1%": 3},
+        importance=importance, insights=insights, value="revenue_total", value_capture=capture,
+    )  # fmt: skip
+    files = write_report(inputs, tmp_path / "run")
+    assert {"importance.csv", "insights.csv", "value_capture.csv"} <= set(files)
+    page = files["report.html"].read_text()
+    for heading in ("People left out as risky", "What the model relies on", "Audience insights",
+                    "Value captured"):  # fmt: skip
+        assert f"<h2>{heading}</h2>" in page
+    assert MALICIOUS not in page and "interest=&lt;img" in page
+    assert "<td>40.0%</td><td>5.0%</td>" in page  # weighted vs unweighted value at 1%
+    assert pd.read_csv(files["insights.csv"])["index"].tolist() == [400.0, 400.0]
+    plain = write_report(_inputs(), tmp_path / "plain")["report.html"].read_text()
+    assert "Audience insights" not in plain and "Value captured" not in plain
