@@ -477,7 +477,6 @@ def lift(
     """Measure a campaign's lift from outcomes: CI, p-value, incremental value, MDE."""
     from dmp.driver import run_stage
     from dmp.lift.entry import LIFT, LiftRequest
-
     from dmp.lookalike.tracking import check_tracking_server
 
     options = _options(ctx)

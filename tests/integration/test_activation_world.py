@@ -23,7 +23,7 @@ from dmp.export.stage import ExportRequest
 from dmp.lake import Lake
 from dmp.lookalike.entry import LOOKALIKE, LookalikeRequest
 from tests.browser import check_reports
-from tests.integration.conftest import Stages
+from tests.integration.conftest import Stages, small_settings
 
 SEED_SEGMENT = "active_buyers"
 
