@@ -23,13 +23,14 @@ import pytest
 from pyspark.sql import functions as F
 
 from dmp.config import Settings
-from dmp.driver import execute
+from dmp.driver import run_stage
 from dmp.errors import StageFailed
+from dmp.export.entry import EXPORT
 from dmp.export.stage import ExportRequest
 from dmp.generate.outcomes import simulate_outcomes
 from dmp.lake import Lake
-from dmp.lookalike.stage import SeedRequest
-from dmp.stages import export_stage, lift_stage, lookalike_stage
+from dmp.lift.entry import LIFT, LiftRequest
+from dmp.lookalike.entry import LOOKALIKE, LookalikeRequest
 from tests.integration.conftest import Stages, small_settings
 from tests.integration.mlflow_server import TrackingServer, start_server
 
@@ -73,25 +74,22 @@ def served(
     settings = small_settings(stages, tmp, home=home)
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("MLFLOW_TRACKING_URI", server.url)
-        lookalike = execute(
-            "lookalike",
-            lookalike_stage(
-                settings, name=AUDIENCE, seed=SeedRequest(segment=SEED_SEGMENT),
-                method="similarity", as_of=stages.as_of,
+        lookalike = run_stage(
+            LOOKALIKE, settings,
+            LookalikeRequest(
+                name=AUDIENCE, segment=SEED_SEGMENT, method="similarity", as_of=stages.as_of
             ),
-            settings, spark=spark,
+            spark=spark,
         )  # fmt: skip
         request = ExportRequest(channel="meta", audience=AUDIENCE, holdout=0.3)
-        execute("export", export_stage(settings, request), settings, spark=spark)
+        run_stage(EXPORT, settings, request, spark=spark)
         results = simulate_outcomes(  # draws outcomes from the planted truth
             spark, settings.with_truth(), audience=AUDIENCE, out=tmp / "results.csv", true_lift=0.5,
             base_rate=0.3, seed=11,
         )  # fmt: skip
-        lift = execute(
-            "lift",
-            lift_stage(settings, audience=AUDIENCE, results=results, export_id=None),
-            settings, spark=spark,
-        )  # fmt: skip
+        lift = run_stage(
+            LIFT, settings, LiftRequest(audience=AUDIENCE, results=results), spark=spark
+        )
         yield Served(settings, server, lookalike, lift, results, stages.as_of)
 
 
@@ -188,11 +186,9 @@ def test_a_down_server_fails_fast_in_one_line_and_publishes_nothing(
         assert elapsed < 20, f"{name}: a down server took {elapsed:.1f}s to report"
     # the stage functions check too (the pipeline and jobs/ do not go through the CLI)
     with pytest.raises(StageFailed, match="is not reachable"):
-        execute(
-            "lift",
-            lift_stage(settings, audience=AUDIENCE, results=served.results, export_id=None),
-            settings, spark=spark,
-        )  # fmt: skip
+        run_stage(
+            LIFT, settings, LiftRequest(audience=AUDIENCE, results=served.results), spark=spark
+        )
     assert _published(settings) == before
     assert {t: lake.version(t) for t in versions} == versions
     audiences = lake.read(spark, "gold/audiences").filter(F.col("audience") == "lal_down")
