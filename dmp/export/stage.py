@@ -109,6 +109,7 @@ def export(
     export_id = f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
     result = ExportResult(export_id=export_id, name=name, channel=request.channel)
     base = settings.exports_dir / name / request.channel
+    _forget_unpublished(run, base, name, request.channel)
     clean_stale(base)
     members, day, model_run = _members(spark, run, request)
     result.as_of = day
@@ -301,6 +302,40 @@ def _contacts(spark: SparkSession, settings: Settings, run: Run, day: date) -> D
     events = run.read(spark, EVENTS_TABLE).filter(until(day))
     identity_map = run.read(spark, IDENTITY_MAP_TABLE)
     return contact_points(attribute_events(events, identity_map, settings.identity))
+
+
+def _forget_unpublished(run: Run, base: Path, name: str, channel_name: str) -> int:
+    """Delete the members of exports killed between their members commit and their publish.
+
+    Such an export left its hidden temporary folder behind and was delivered to nobody; its
+    members would otherwise stay in ``gold/export_members`` beside the re-run's, doubling
+    every person, and pass as the previous export the next diff is made against. Runs before
+    :func:`clean_stale`, which removes the folders that identify them.
+    """
+    if not base.exists() or not run.lake.exists(MEMBERS_TABLE):
+        return 0
+    unpublished = sorted(
+        child.name.removeprefix(TEMP_PREFIX)
+        for child in base.iterdir()
+        if child.is_dir() and child.name.startswith(TEMP_PREFIX)
+    )
+    if not unpublished:
+        return 0
+    ids = ", ".join(_sql_string(export_id) for export_id in unpublished)
+    predicate = (
+        f"name = {_sql_string(name)} AND channel = {_sql_string(channel_name)} "
+        f"AND export_id IN ({ids})"
+    )
+    deleted = run.lake.delete(MEMBERS_TABLE, predicate, metadata={"dmp.job": run.job})
+    if deleted:
+        _log.warning(
+            "export: forgot %d members of %d unpublished exports", deleted, len(unpublished)
+        )
+    return deleted
+
+
+def _sql_string(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
 
 
 def _previous_export(spark: SparkSession, run: Run, name: str, channel_name: str) -> str | None:
