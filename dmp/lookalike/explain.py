@@ -226,6 +226,11 @@ def permutation_importance(
     return frame.sort_values(["importance", "feature"], ascending=[False, True], kind="stable")
 
 
+def _prefixed(values: Column, prefix: str) -> Column:
+    # A one-argument lambda: Spark passes (element, index) to a two-argument one.
+    return F.transform(values, lambda v: F.concat(F.lit(prefix), v))
+
+
 def _traits(profiles: DataFrame) -> Column:
     """Every trait of a person as ``column=value`` text."""
     parts: list[Column] = []
@@ -242,12 +247,8 @@ def _traits(profiles: DataFrame) -> Column:
         parts.append(F.filter(F.array(vip), lambda t: t.isNotNull()))
     for column, label in _ARRAY_TRAITS.items():
         if column in profiles.columns:
-            parts.append(
-                F.transform(
-                    F.coalesce(F.col(column), F.array().cast("array<string>")),
-                    lambda v, label=label: F.concat(F.lit(f"{label}="), v),  # type: ignore[misc]
-                )
-            )
+            values = F.coalesce(F.col(column), F.array().cast("array<string>"))
+            parts.append(_prefixed(values, f"{label}="))
     if "partner_segments" in profiles.columns:
         parts.append(
             F.transform(

@@ -86,6 +86,32 @@ def test_audience_excludes_seeds_and_risky_people_and_is_tiered(
     assert [r["rank"] for r in ranked] == list(range(1, len(ranked) + 1))
     assert all(a["score"] >= b["score"] for a, b in itertools.pairwise(ranked))
     assert {r["run_id"] for r in built.rows} == {built.result.mlflow_run_id}
+    exclusions = built.result.exclusions
+    assert {"seed people flagged as risky", "universe people flagged as risky"} <= set(exclusions)
+    assert exclusions["universe people flagged as risky"] == len(risky - seeds(spark, stages))
+    assert built.result.importance is not None and not built.result.importance.empty
+    assert built.result.insights is not None and (built.result.insights["index"] > 0).all()
+    report = Path(built.result.report or "").parent
+    assert {"importance.csv", "insights.csv"} <= {p.name for p in report.iterdir()}
+
+
+def test_value_weighted_build_reports_value_captured(spark, stages: Stages, built: Built) -> None:
+    def build(value: str) -> Any:
+        return execute(
+            "lookalike",
+            lookalike_stage(
+                built.settings, name="lal_value", seed=SeedRequest(segment=SEED_SEGMENT),
+                method="pu", as_of=stages.as_of, value=value,
+            ),
+            built.settings, spark=spark,
+        )  # fmt: skip
+
+    with pytest.raises(UserError, match="--value lifecycle_stage: the column is string"):
+        build("lifecycle_stage")
+    result = build("revenue_total")
+    assert result.value_capture is not None
+    assert list(result.value_capture["tier_percent"]) == [1, 5, 10]
+    assert (result.value_capture["value_share"].between(0, 1)).all()
 
 
 def test_universe_scores_rank_everyone_and_agree_with_the_audience(

@@ -122,3 +122,27 @@ def test_a_value_weighted_audience_captures_more_value_in_the_top_tier() -> None
     assert after["value_at_5pct"] > before["value_at_5pct"]
     # the value-blind audience finds more seed people: it favours the many small spenders
     assert before["people_at_2pct"] >= after["people_at_2pct"] - 0.05
+
+
+def test_explain_model_reports_importance_and_value_capture() -> None:
+    from dmp.lookalike.explain import explain_model
+
+    seed, pool, values = _value_world(11)
+    names = {"f0": "log_orders", "f1": "app_share", "f2": "city_tier", "f3": "vip_level"}
+    seed, pool = seed.rename(columns=names), pool.rename(columns=names)
+    spec = FeatureSpec((), (), 0, tuple(names.values())).fitted(pool)
+    options = LookalikeSettings(
+        bags=2, classifier="logistic", holdout_share=0.3, explain_rows=1200, explain_repeats=2
+    )
+    explained = explain_model("ensemble", spec, seed, pool, options, values)
+    importance = explained.importance.set_index("feature")
+    # the two directions the seed people differ in matter; the other two are noise
+    # named by the profile column each feature comes from
+    assert set(importance.index) == {"orders_count", "app_share", "city_tier", "vip_level"}
+    assert min(importance.loc[["orders_count", "app_share"], "importance"]) > max(
+        importance.loc[["city_tier", "vip_level"], "importance"]
+    )
+    capture = explained.value_capture
+    assert capture is not None and list(capture["tier_percent"]) == [1, 5, 10]
+    assert (capture["value_share"] >= 0).all() and (capture["value_share"] <= 1).all()
+    assert explain_model("pu", spec, seed, pool, options).value_capture is None
