@@ -97,14 +97,10 @@ def test_audience_excludes_seeds_and_risky_people_and_is_tiered(
 
 def test_value_weighted_build_reports_value_captured(spark, stages: Stages, built: Built) -> None:
     def build(value: str) -> Any:
-        return execute(
-            "lookalike",
-            lookalike_stage(
-                built.settings, name="lal_value", seed=SeedRequest(segment=SEED_SEGMENT),
-                method="pu", as_of=stages.as_of, value=value,
-            ),
-            built.settings, spark=spark,
-        )  # fmt: skip
+        request = LookalikeRequest(
+            name="lal_value", segment=SEED_SEGMENT, method="pu", as_of=stages.as_of, value=value
+        )
+        return run_stage(LOOKALIKE, built.settings, request, spark=spark)
 
     with pytest.raises(UserError, match="--value lifecycle_stage: the column is string"):
         build("lifecycle_stage")

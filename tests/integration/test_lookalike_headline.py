@@ -10,11 +10,10 @@ import pyarrow.dataset as ds
 import pytest
 from pyspark.sql import functions as F
 
-from dmp.driver import execute
+from dmp.driver import run_stage
 from dmp.errors import GateFailed
 from dmp.lake import Lake
-from dmp.lookalike.stage import SeedRequest
-from dmp.stages import lookalike_stage
+from dmp.lookalike.entry import LOOKALIKE, LookalikeRequest
 from dmp.tables import AUDIENCES_TABLE, UNIVERSE_SCORES_TABLE
 from tests.integration.conftest import Stages
 from tests.integration.test_activation_world import SEED_SEGMENT, small_settings
@@ -25,17 +24,17 @@ def test_a_segment_seed_is_measured_on_a_time_split(
 ) -> None:
     settings = small_settings(stages, tmp_path_factory.mktemp("headline"))
     lookalike = settings.lookalike.model_copy(
-        update={"headline": settings.lookalike.headline.model_copy(update={"horizon_days": 3})}
+        update={
+            "headline": settings.lookalike.headline.model_copy(update={"horizon_days": 3}),
+            # the time split ranks the people who did not join: lift@1% needs 100 of them
+            "evaluation_universe": 200,
+        }
     )
     settings = settings.model_copy(update={"lookalike": lookalike})
-    result = execute(
-        "lookalike",
-        lookalike_stage(
-            settings, name="lal_split", seed=SeedRequest(segment=SEED_SEGMENT), method="auto",
-            as_of=stages.as_of,
-        ),
-        settings, spark=spark,
-    )  # fmt: skip
+    request = LookalikeRequest(
+        name="lal_split", segment=SEED_SEGMENT, method="auto", as_of=stages.as_of
+    )
+    result = run_stage(LOOKALIKE, settings, request, spark=spark)
     headline = result.headline
     assert headline.kind == "time-split", headline.note
     assert headline.early_as_of == stages.early_as_of and headline.horizon_days == 3
@@ -78,14 +77,11 @@ def test_the_gate_refuses_a_seed_of_random_people_and_nothing_is_published(
     # sorted hashes of e-mail addresses: people picked at random, unrelated to behaviour
     seed_file.write_text("email\n" + "\n".join(emails[1::2][:90]) + "\n")
     with pytest.raises(GateFailed):
-        execute(
-            "lookalike",
-            lookalike_stage(
-                settings, name="lal_random", seed=SeedRequest(file=seed_file, id_type="email"),
-                method="pu", as_of=stages.as_of,
-            ),
-            settings, spark=spark,
+        request = LookalikeRequest(
+            name="lal_random", seed_file=seed_file, id_type="email", method="pu",
+            as_of=stages.as_of,
         )  # fmt: skip
+        run_stage(LOOKALIKE, settings, request, spark=spark)
     lake = Lake(settings.lake_dir)
     for table in (AUDIENCES_TABLE, UNIVERSE_SCORES_TABLE):
         if lake.exists(table):

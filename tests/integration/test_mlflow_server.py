@@ -131,10 +131,10 @@ def test_the_registered_model_loads_from_the_server_and_scores_like_the_audience
         lake.read(spark, "gold/audiences")
         .filter((F.col("audience") == AUDIENCE) & on_day)
         .orderBy("rank")
-        .limit(25)
+        .limit(20)
         .collect()
     )
-    assert len(rows) == 25
+    assert len(rows) == 20
     spec = model.unwrap_python_model().model.spec
     wanted = spark.createDataFrame([(r["person_id"],) for r in rows], "person_id string")
     profiles = lake.read(spark, "silver/profiles").filter(on_day).join(wanted, "person_id")

@@ -29,7 +29,8 @@ from dmp.pipeline import run_pipeline
 from tests.integration.pii_scan import scan_files, scan_lake
 from tests.integration.pipeline_world import DAYS, make_conf, make_home
 
-pytestmark = pytest.mark.slow
+# a whole daily pipeline in subprocesses: system tier (make test-all), like test_pipeline.py
+pytestmark = [pytest.mark.slow, pytest.mark.system]
 
 EMAIL = "zebediah.quill@example.org"
 EMAIL_FORMS = [
