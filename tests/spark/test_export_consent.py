@@ -60,7 +60,7 @@ def test_a_withdrawal_after_the_snapshot_keeps_the_person_out(spark, tmp_path: P
     # the snapshot still says what was true on the 2nd (and the old default for the silent)
     snapshot = [
         {"person_id": f"p-{p}", "as_of": SNAPSHOT, "user_ids": [f"u-{p}"],
-         "consent_push": p != "later"}
+         "consent_push": p != "later", "bot_flag": False, "coupon_abuse_flag": False}
         for p in people
     ]  # fmt: skip
     lake.write_arrow(pa.Table.from_pylist(snapshot), "silver/profiles", partition_by=["as_of"])

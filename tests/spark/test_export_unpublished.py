@@ -46,7 +46,8 @@ def test_members_of_an_unpublished_export_are_forgotten_by_the_next_export(
         "silver/identity_map",
     )  # fmt: skip
     snapshot = [{"person_id": f"p-{p}", "as_of": SNAPSHOT, "user_ids": [f"u-{p}"],
-                 "consent_push": True} for p in people]  # fmt: skip
+                 "consent_push": True, "bot_flag": False, "coupon_abuse_flag": False}
+                for p in people]  # fmt: skip
     lake.write_arrow(pa.Table.from_pylist(snapshot), "silver/profiles", partition_by=["as_of"])
     segment = {"segment": ["all"] * 3, "person_id": [f"p-{p}" for p in people],
                "as_of": [SNAPSHOT] * 3}  # fmt: skip

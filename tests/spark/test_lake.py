@@ -261,7 +261,7 @@ def test_commit_reopens_the_table_so_an_overwrite_wins_over_a_stale_view(spark, 
     request = WriteRequest(
         table_root=str(lake.path("bronze/t")),
         write_id="stale0000",
-        mode=OVERWRITE,
+        mode="overwrite",
         target_schema=schema,
         partition_by=(),
     )
