@@ -280,7 +280,8 @@ def build_lookalike(
             profiles, universe, top, limit=options.insights, min_people=options.insights_min_people
         )
         if options.exclude_risky:
-            removed = risky.join(seed_people, "person_id", "left_anti")
+            # risky seeds are counted once, as seed exclusions
+            removed = risky.join(everyone, "person_id", "left_anti")
             result.exclusions["universe people flagged as risky"] = removed.count()
             shown = sorted({min(options.tiers), *(t for t in (5,) if t in options.tiers),
                             max(options.tiers)})  # fmt: skip
