@@ -140,6 +140,10 @@ def resolve_identities(spark: SparkSession, settings: Settings, run: Run) -> Ide
     return result
 
 
+CHANGES_TXN = "dmp.identity.changes"
+"""Idempotency key of the identity_changes append (version: the map version it starts from, + 1)."""
+
+
 def _named_map(
     spark: SparkSession, run: Run, members: DataFrame, stats: DataFrame
 ) -> tuple[DataFrame, DataFrame]:
@@ -187,8 +191,6 @@ def _publish(
             identifiers_in_bronze=result.identifiers_in_bronze,
             largest_person=result.largest_person,
         )
-        written = run.write(mapped, IDENTITY_MAP_TABLE, mode=OVERWRITE)
-        result.map_version = written.version
         stamped = changed.select(
             F.lit(run.run_id).alias("run_id"),
             F.lit(datetime.now(UTC).replace(tzinfo=None)).cast("timestamp").alias("changed_at"),
@@ -197,7 +199,13 @@ def _publish(
             "to_person_id",
             "identifiers",
         )
-        run.write(stamped, IDENTITY_CHANGES_TABLE)
+        # The changes land first, keyed by the map version they start from: a run killed
+        # between the two commits recomputes the same changes from the same map and skips
+        # them, where writing the map first would leave the re-run nothing to compare with.
+        start = run.inputs.get(IDENTITY_MAP_TABLE, -1) + 1
+        run.write(stamped, IDENTITY_CHANGES_TABLE, txn=(CHANGES_TXN, start))
+        written = run.write(mapped, IDENTITY_MAP_TABLE, mode=OVERWRITE)
+        result.map_version = written.version
     for key, value in (
         ("identifiers", result.identifiers),
         ("persons", result.persons),
