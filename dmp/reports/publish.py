@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import ctypes
+import errno
 import os
 import shutil
+import sys
 import uuid
 from collections.abc import Mapping
 from pathlib import Path
@@ -24,8 +27,10 @@ def publish_files(
 
     - ``"files"``: each file is moved in with ``os.replace``, HTML files last, so a reader
       sees the old or the new page, and other files in the folder stay;
-    - ``"folder"``: the whole folder is swapped (the old one renamed aside, then removed), so
-      files of an earlier run that this one does not write disappear.
+    - ``"folder"``: the whole folder is swapped with the new one in one atomic exchange
+      (Linux ``renameat2(RENAME_EXCHANGE)``), then the old one is removed, so files of an
+      earlier run that this one does not write disappear and there is no moment without the
+      folder. Where the exchange is unsupported the old folder is renamed aside first.
 
     A failure removes the temporary folder and leaves the old report as it was.
 
@@ -63,6 +68,8 @@ def publish_files(
             for name in names:
                 os.replace(temporary / name, folder / name)
             temporary.rmdir()
+        elif exchange_paths(temporary, folder):
+            retired = temporary  # the exchange left the old report there
         else:
             os.rename(folder, retired)
             os.rename(temporary, folder)
@@ -74,3 +81,33 @@ def publish_files(
     shutil.rmtree(retired, ignore_errors=True)
     commit_point("report.publish.after", folder.parent.name)
     return {name: folder / name for name in names}
+
+
+_AT_FDCWD = -100
+_RENAME_EXCHANGE = 2
+_UNSUPPORTED = {errno.ENOSYS, errno.EINVAL, errno.ENOTSUP, errno.EOPNOTSUPP}
+
+
+def exchange_paths(first: Path, second: Path) -> bool:
+    """Swap two existing paths in one atomic step; False where the system cannot.
+
+    Uses Linux's ``renameat2(..., RENAME_EXCHANGE)`` (kernel 3.15, glibc 2.28): a reader
+    sees either path's old or new target, never neither, and a kill cannot stop halfway.
+
+    Raises:
+        OSError: The exchange is supported but failed (a path missing, permissions).
+    """
+    if not sys.platform.startswith("linux"):
+        return False
+    renameat2 = getattr(ctypes.CDLL(None, use_errno=True), "renameat2", None)
+    if renameat2 is None:
+        return False
+    status = renameat2(
+        _AT_FDCWD, os.fsencode(first), _AT_FDCWD, os.fsencode(second), _RENAME_EXCHANGE
+    )
+    if status == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in _UNSUPPORTED:
+        return False
+    raise OSError(code, os.strerror(code), str(first), None, str(second))

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from pathlib import Path
 
 import jinja2
 import pytest
 
 from dmp.reports import data_uri, new_figure, png, publish_files, render
+from dmp.reports.publish import exchange_paths
 
 
 def _listing(folder: Path) -> list[str]:
@@ -35,6 +38,40 @@ def test_files_mode_keeps_other_files_and_folder_mode_swaps_the_whole_folder(
     publish_files(folder, {"report.html": "newer"}, replace="folder")
     assert _listing(folder) == ["report.html"]
     assert _listing(tmp_path) == ["r"]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="renameat2 is Linux's")
+def test_a_folder_swap_never_leaves_a_moment_without_the_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The old report is exchanged with the new one in one step: a kill or a reader between
+    two renames (old aside, new in) would find no report at all."""
+    folder = tmp_path / "r"
+    publish_files(folder, {"report.html": "old", "old.png": b"1"})
+    real_rename = os.rename
+
+    def rename(source: object, destination: object) -> None:
+        assert Path(str(source)) != folder, "the report folder was moved aside"
+        real_rename(source, destination)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "rename", rename)
+    publish_files(folder, {"report.html": "new"}, replace="folder")
+    assert _listing(folder) == ["report.html"]
+    assert (folder / "report.html").read_text() == "new"
+    assert _listing(tmp_path) == ["r"]
+
+
+def test_exchange_swaps_two_folders_or_says_it_cannot(tmp_path: Path) -> None:
+    first, second = tmp_path / "a", tmp_path / "b"
+    first.mkdir()
+    second.mkdir()
+    (first / "x").write_text("in a")
+    (second / "y").write_text("in b")
+    if not exchange_paths(first, second):
+        pytest.skip("no atomic exchange on this system")
+    assert _listing(first) == ["y"] and _listing(second) == ["x"]
+    with pytest.raises(FileNotFoundError):
+        exchange_paths(first, tmp_path / "missing")
 
 
 def test_a_failed_publish_leaves_the_old_report(tmp_path: Path) -> None:
