@@ -485,9 +485,8 @@ def mask_pii_col(col: ColumnOrName) -> Column:
     # The phone tokens' keys come from libphonenumber (a pandas UDF), which cannot run
     # inside the lambdas below: they are computed for every match first, and only texts
     # with a match pay for the Python round trip's work.
-    phone_keys = F.pandas_udf(_phone_keys, "array<string>")(  # type: ignore[call-overload]
-        F.when(F.size(matches) > 0, matches)
-    )
+    phone_keys_udf = F.pandas_udf(_phone_keys, "array<string>")  # type: ignore[call-overload]
+    phone_keys = F.coalesce(phone_keys_udf(F.when(F.size(matches) > 0, matches)), matches)
 
     def masked(parts: Column) -> Column:
         between = parts["between"]
