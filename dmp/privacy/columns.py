@@ -25,6 +25,7 @@ from pyspark.sql import Column
 from pyspark.sql import functions as F
 
 from dmp.privacy import _patterns as p
+from dmp.privacy.normalize import normalize_phone, phone_in_identifier
 from dmp.privacy.rules import (
     EmailRule,
     NameRule,
@@ -33,7 +34,6 @@ from dmp.privacy.rules import (
     check_rule,
     phone_region,
 )
-from dmp.privacy.normalize import normalize_phone, phone_in_identifier
 
 ColumnOrName = Column | str
 
@@ -171,9 +171,7 @@ def phone_in_identifier_col(col: ColumnOrName, default_country_code: str = "1") 
 @lru_cache(maxsize=32)
 def _phone_in_identifier_udf(default_country_code: str) -> Callable[[Column], Column]:
     def in_identifier(raw: pd.Series) -> pd.Series:
-        return pd.Series(
-            [phone_in_identifier(v, default_country_code) for v in raw], dtype=object
-        )
+        return pd.Series([phone_in_identifier(v, default_country_code) for v in raw], dtype=object)
 
     udf: Callable[[Column], Column] = F.pandas_udf(in_identifier, "string")  # type: ignore[call-overload]
     return udf
