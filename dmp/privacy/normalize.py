@@ -139,7 +139,8 @@ def normalize_phone(
        country code, the right length and an assigned number range, e.g. NANP area and
        exchange codes that do not start with 0 or 1). Merely *possible* numbers are
        rejected: a hash of a number that cannot exist never matches, and it would join
-       people on junk.
+       people on junk. Validity follows the installed ``phonenumbers`` metadata, which
+       gains newly assigned ranges in its releases (pinned to one major version).
 
     Google: "Use the E.164 format. Include the plus sign (+) and the country code", e.g.
     ``(800)555-0100`` -> ``+18005550100``. UID2: ``[+][country code][subscriber number]``,
