@@ -6,9 +6,10 @@ Each function exists twice and the two agree value for value:
 
 - pure Python (:mod:`~dmp.privacy.normalize`, :mod:`~dmp.privacy.hashing`,
   :mod:`~dmp.privacy.masking`): the reference, used on the driver and in tests;
-- Spark ``Column`` expressions (:mod:`~dmp.privacy.columns`) built only from Spark's
-  built-in functions, for tables of any size. They are loaded on first use, so importing
-  this package does not import PySpark.
+- Spark ``Column`` expressions (:mod:`~dmp.privacy.columns`) built from Spark's built-in
+  functions, for tables of any size -- except phone numbers, whose twins are pandas UDFs
+  calling the reference (libphonenumber's metadata lives in Python). They are loaded on
+  first use, so importing this package does not import PySpark.
 
 Example:
     >>> from dmp.privacy import normalize_email, uid2_hash

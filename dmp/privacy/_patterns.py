@@ -66,31 +66,12 @@ TEL_PREFIX: Final = "^[tT][eE][lL]:"
 # --- phone ---------------------------------------------------------------------------------
 
 PHONE_SYNTAX: Final = rf"(?:\+|\(\+)?[0-9()./\-{WS}]+"
-"""What a phone number may look like before normalisation: an optional leading ``+`` (or
-``(+``), then digits and the usual separators. Letters (extensions, vanity numbers) are
-rejected rather than guessed at."""
+"""What a phone number may look like before libphonenumber reads it: an optional leading
+``+`` (or ``(+``), then digits and the usual separators. Letters (extensions, vanity
+numbers) are rejected rather than guessed at; it is also the cheap pre-filter that keeps
+text that cannot be a number away from the parser."""
 
 PHONE_PLUS_PREFIX: Final = r"^\(?\+"
-PHONE_PARENTHESISED_TRUNK_ZERO: Final = rf"\([{WS}]*0[{WS}]*\)"
-"""The ``(0)`` some countries print after the country code (``+44 (0)20 7946 0018``)."""
-
-E164_DIGITS: Final = r"[1-9][0-9]{7,14}"
-"""Country code plus national number: 8 to 15 digits, no leading zero (ITU-T E.164 allows at
-most 15; 8 is a practical floor below which a value is far more likely junk than a phone)."""
-
-NANP_DIGITS: Final = r"1[2-9][0-9]{2}[2-9][0-9]{6}"
-"""Country code 1 (NANP): area code and exchange code never start with 0 or 1."""
-
-NATIONAL_TRUNK_PREFIX: Final[dict[str, str]] = {
-    "7": "8",  # Russia, Kazakhstan: 8 (xxx) xxx-xx-xx
-    "36": "06",  # Hungary: 06 1 234 5678
-    "39": "",  # Italy keeps the leading 0 inside the international number
-    "378": "",  # San Marino
-    "379": "",  # Vatican City
-}
-"""National trunk prefixes that differ from the common ``0``; NANP is handled separately."""
-
-DEFAULT_TRUNK_PREFIX: Final = "0"
 
 COUNTRY_CALLING_CODE: Final = r"[1-9][0-9]{0,2}"
 

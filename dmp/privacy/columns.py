@@ -3,9 +3,12 @@
 Each function mirrors its pure-Python reference in :mod:`dmp.privacy.normalize`,
 :mod:`dmp.privacy.hashing` or :mod:`dmp.privacy.masking` and gives the same value for every
 input (``tests/spark/test_privacy_columns.py`` checks this on a messy corpus). They use only
-Spark's built-in functions -- no Python UDFs -- so they run in the JVM at full speed on any
-number of rows, and they share their regular expressions with the reference
-(:mod:`dmp.privacy._patterns`). A ``null`` input, or one the rule rejects, gives ``null``.
+Spark's built-in functions, so they run in the JVM at full speed on any number of rows, and
+they share their regular expressions with the reference (:mod:`dmp.privacy._patterns`).
+The exception is phone numbers: every country's numbering plan lives in libphonenumber's
+metadata, so :func:`phone_normalized`, :func:`phone_in_identifier_col` (and the phone
+tokens of :func:`mask_pii_col`) are vectorised pandas UDFs that call the reference itself.
+A ``null`` input, or one the rule rejects, gives ``null``.
 
 Example:
     >>> df.select(uid2_hash_col(email_normalized("email", "uid2")).alias("email_uid2"))
@@ -15,18 +18,21 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from functools import lru_cache
 
+import pandas as pd
 from pyspark.sql import Column
 from pyspark.sql import functions as F
 
 from dmp.privacy import _patterns as p
+from dmp.privacy.normalize import normalize_phone, phone_in_identifier
 from dmp.privacy.rules import (
     EmailRule,
     NameRule,
     PhoneRule,
     ZipRule,
-    check_country_calling_code,
     check_rule,
+    phone_region,
 )
 
 ColumnOrName = Column | str
@@ -82,6 +88,13 @@ def phone_normalized(
 ) -> Column:
     """Normalise phone numbers; see :func:`dmp.privacy.normalize.normalize_phone`.
 
+    The one expression here that is not built from Spark's functions: numbering plans of
+    every country live in libphonenumber's metadata, which the JVM does not have, so this is
+    a vectorised (Arrow) pandas UDF calling the reference itself -- the two agree by
+    construction. It costs a Python round trip per batch and the reference's cached per-row
+    work (see ``benchmarks/bench_phones.py``). Like every Python UDF it cannot be used
+    inside a higher-order function's lambda (``transform``, ``filter``, ...).
+
     Args:
         col: A string column (or its name) of raw phone numbers.
         rule: ``"e164"`` (``+`` and digits) or ``"meta"`` (digits only).
@@ -94,13 +107,19 @@ def phone_normalized(
         ValueError: If ``rule`` or ``default_country_code`` is invalid.
     """
     check_rule(rule, PhoneRule, "phone")
-    country_code = check_country_calling_code(default_country_code)
-    return _phone(_trimmed(col), rule, country_code, _inline)
+    phone_region(default_country_code)
+    return _phone_udf(rule, default_country_code)(_column(col).cast("string"))
 
 
-def _inline(value: Column, body: Callable[[Column], Column]) -> Column:
-    # Outside lambdas Spark's common-subexpression elimination evaluates repeats once.
-    return body(value)
+@lru_cache(maxsize=32)
+def _phone_udf(rule: PhoneRule, default_country_code: str) -> Callable[[Column], Column]:
+    def normalized(raw: pd.Series) -> pd.Series:
+        return pd.Series(
+            [normalize_phone(v, rule, default_country_code) for v in raw], dtype=object
+        )
+
+    udf: Callable[[Column], Column] = F.pandas_udf(normalized, "string")  # type: ignore[call-overload]
+    return udf
 
 
 def _let(value: Column, body: Callable[[Column], Column]) -> Column:
@@ -109,38 +128,13 @@ def _let(value: Column, body: Callable[[Column], Column]) -> Column:
     return F.get(F.transform(F.array(value), body), 0)
 
 
-def _phone(
-    text: Column,
-    rule: PhoneRule,
-    country_code: str,
-    bind: Callable[[Column, Callable[[Column], Column]], Column],
-) -> Column:
-    def from_digits(digits: Column) -> Column:
-        if country_code == "1":
-            national = F.when((F.length(digits) == 11) & digits.startswith("1"), digits).when(
-                F.length(digits) == 10, F.concat(F.lit("1"), digits)
-            )
-        else:
-            trunk = p.NATIONAL_TRUNK_PREFIX.get(country_code, p.DEFAULT_TRUNK_PREFIX)
-            subscriber = F.regexp_replace(digits, f"^{trunk}", "") if trunk else digits
-            national = F.concat(F.lit(country_code), subscriber)
-        number = (
-            F.when(text.rlike(p.PHONE_PLUS_PREFIX), digits)
-            .when(digits.startswith("00"), F.regexp_replace(digits, "^00", ""))
-            .otherwise(national)
-        )
-        return bind(number, validated)
-
-    def validated(number: Column) -> Column:
-        valid = (
-            _whole(text, p.PHONE_SYNTAX)
-            & _whole(number, p.E164_DIGITS)
-            & F.when(number.startswith("1"), _whole(number, p.NANP_DIGITS)).otherwise(True)
-        )
-        return F.when(valid, F.concat(F.lit("+"), number) if rule == "e164" else number)
-
-    without_trunk_marker = F.regexp_replace(text, p.PHONE_PARENTHESISED_TRUNK_ZERO, "")
-    return bind(F.regexp_replace(without_trunk_marker, "[^0-9]", ""), from_digits)
+def _phone_keys(raw: pd.Series) -> pd.Series:
+    # Per row, the E.164 form (default country 1) of each match found in the text, or None:
+    # the keys of the phone mask tokens, computed outside mask_pii_col's lambdas.
+    return pd.Series(
+        [None if found is None else [normalize_phone(m) for m in found] for found in raw],
+        dtype=object,
+    )
 
 
 def email_in_identifier_col(col: ColumnOrName) -> Column:
@@ -170,8 +164,17 @@ def phone_in_identifier_col(col: ColumnOrName, default_country_code: str = "1") 
     Returns:
         A string column of E.164 numbers, ``null`` where the identifier is not a phone.
     """
-    without_scheme = F.regexp_replace(_trimmed(col), p.TEL_PREFIX, "")
-    return phone_normalized(without_scheme, "e164", default_country_code)
+    phone_region(default_country_code)
+    return _phone_in_identifier_udf(default_country_code)(_column(col).cast("string"))
+
+
+@lru_cache(maxsize=32)
+def _phone_in_identifier_udf(default_country_code: str) -> Callable[[Column], Column]:
+    def in_identifier(raw: pd.Series) -> pd.Series:
+        return pd.Series([phone_in_identifier(v, default_country_code) for v in raw], dtype=object)
+
+    udf: Callable[[Column], Column] = F.pandas_udf(in_identifier, "string")  # type: ignore[call-overload]
+    return udf
 
 
 _HMAC_BLOCK_BYTES = 64  # SHA-256's block size
@@ -437,8 +440,7 @@ def _email_token(found: Column) -> Column:
     return _token("email", F.lower(_unescape_email(found)))
 
 
-def _phone_token(found: Column) -> Column:
-    e164 = _phone(found, "e164", "1", _let)
+def _phone_token(found: Column, e164: Column) -> Column:
     return _token("phone", F.coalesce(e164, F.regexp_replace(found, "[^0-9]", "")))
 
 
@@ -477,11 +479,19 @@ def mask_pii_col(col: ColumnOrName) -> Column:
         A string column with ``<email:xxxxxxxx>`` and ``<phone:xxxxxxxx>`` tokens.
     """
     text = _column(col).cast("string")
+    matches = F.regexp_extract_all(text, F.lit(p.PII_IN_TEXT), 0)
+    # The phone tokens' keys come from libphonenumber (a pandas UDF), which cannot run
+    # inside the lambdas below: they are computed for every match first, and only texts
+    # with a match pay for the Python round trip's work.
+    phone_keys_udf = F.pandas_udf(_phone_keys, "array<string>")  # type: ignore[call-overload]
+    phone_keys = F.coalesce(phone_keys_udf(F.when(F.size(matches) > 0, matches)), matches)
 
-    def masked(between: Column) -> Column:
+    def masked(parts: Column) -> Column:
+        between = parts["between"]
         found = F.arrays_zip(
-            F.regexp_extract_all(text, F.lit(p.PII_IN_TEXT), 0).alias("match"),
+            parts["matches"].alias("match"),
             F.slice(between, 2, F.size(between)).alias("after"),
+            parts["phone_keys"].alias("phone_key"),
         )
         return F.concat(F.get(between, 0), F.array_join(F.transform(found, replaced), ""))
 
@@ -495,9 +505,14 @@ def mask_pii_col(col: ColumnOrName) -> Column:
             .when(match.rlike(p.AT_FORMS), _email_token(match))
             .when(_whole(match, p.READABLE_IN_TEXT), match)
             .when(_whole(match, p.IP_IN_TEXT), _token("ip", F.lower(match)))
-            .when(_whole(match, p.PHONE_IN_TEXT), _phone_token(match))
+            .when(_whole(match, p.PHONE_IN_TEXT), _phone_token(match, item["phone_key"]))
             .otherwise(_email_token(match))
         )
         return F.concat(token, item["after"])
 
-    return _let(F.split(text, p.PII_IN_TEXT, -1), masked)
+    parts = F.struct(
+        F.split(text, p.PII_IN_TEXT, -1).alias("between"),
+        matches.alias("matches"),
+        phone_keys.alias("phone_keys"),
+    )
+    return _let(parts, masked)

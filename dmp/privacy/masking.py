@@ -43,9 +43,9 @@ same, so both give identical output):
   inside one, and masking masked text changes nothing.
 - The token hashes the e-mail (its escapes undone) lower-cased, which is
   :func:`~dmp.privacy.normalize.normalize_email`'s ``basic`` rule, and the phone number as
-  :func:`~dmp.privacy.normalize.normalize_phone` (E.164, default country 1) normalises it,
-  so ``+1 (415) 555-0132`` and ``415.555.0132`` share a token; a number it rejects (7
-  digits, say) is hashed as its digits.
+  :func:`~dmp.privacy.normalize.normalize_phone` (libphonenumber, E.164, default country 1)
+  normalises it, so ``+1 (415) 555-0132`` and ``415.555.0132`` share a token; a number it
+  rejects (7 digits, say, or one that is not valid in its country) is hashed as its digits.
 - Each match is replaced where it was found (never by a search-and-replace of its text,
   which could hit a different, overlapping match).
 - The patterns run in linear time and never repeat a group an input-dependent number of

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Literal, get_args
+
+import phonenumbers
 
 from dmp.privacy import _patterns
 
@@ -59,3 +62,34 @@ def check_country_calling_code(code: str) -> str:
             "'1' (US/Canada), '44' (UK) or '86' (China)"
         )
     return digits
+
+
+@lru_cache(maxsize=64)
+def phone_region(default_country_code: str) -> str:
+    """The region whose national numbering plan reads phone numbers written without a country code.
+
+    A calling code shared by several regions maps to its main region, as libphonenumber
+    defines it (``"1"`` -> ``US``, ``"7"`` -> ``RU``, ``"44"`` -> ``GB``, ``"39"`` -> ``IT``).
+    The region only decides how a *national* number is read (its trunk prefix, its length);
+    validity is then checked against the region the number turns out to belong to, so a
+    Canadian number read with ``US`` is still valid.
+
+    Args:
+        default_country_code: A country calling code such as ``"1"``, ``"44"`` or ``"+86"``.
+
+    Returns:
+        An ISO 3166-1 alpha-2 region code in upper case (libphonenumber's spelling).
+
+    Raises:
+        ValueError: If the code is malformed, unassigned (``"999"``) or non-geographic
+            (``"800"``: such numbers have no national form to read).
+    """
+    digits = check_country_calling_code(default_country_code)
+    region = phonenumbers.region_code_for_country_code(int(digits))
+    if region in (phonenumbers.UNKNOWN_REGION, phonenumbers.REGION_CODE_FOR_NON_GEO_ENTITY):
+        raise ValueError(
+            f"invalid default country calling code {default_country_code!r}: no country dials "
+            "national numbers with it; expected an assigned code such as '1' (US/Canada), "
+            "'44' (UK) or '86' (China)"
+        )
+    return region

@@ -124,7 +124,9 @@ def _build(settings: Settings) -> Lake:
         _event("c1", user_id=LOGIN_ID),
     ]
     lake.write_arrow(pa.Table.from_pylist(events, schema=_EVENT_SCHEMA), "bronze/events")
-    uk_phone = _mask('{"traits":{"phone":"+44 7700 900123"}}')
+    # A valid UK mobile number: Ofcom's drama range (07700 900xxx) is not valid to
+    # libphonenumber, so such a number is neither hashed nor given a normalised token.
+    uk_phone = _mask('{"traits":{"phone":"+44 7911 123456"}}')
     lines = [
         ('{"userId":"42","event":"Order Completed"', None),  # user 42: goes
         ('{"userId":"421","properties":{"quantity":42}}', None),  # another person: stays
@@ -152,7 +154,7 @@ def _build(settings: Settings) -> Lake:
 # Carol (her e-mail was her login id), and a UK phone in quarantine.
 REQUEST = ErasureRequest(
     emails=[ALICE_EMAIL, "Login.Carol@example.com"],
-    phones=["07700 900123"],
+    phones=["07911 123456"],
     user_ids=["42", "u-dora"],
 )
 

@@ -123,7 +123,9 @@ def _random_email(rng: random.Random) -> str:
 
 def _random_phone(rng: random.Random) -> str:
     digits = "".join(rng.choice("0123456789") for _ in range(rng.randint(5, 16)))
-    nanp = f"{rng.randint(100, 999)}{rng.randint(100, 999)}{rng.randint(0, 9999):04d}"
+    # Half the area codes are assigned ones, so many numbers are valid for libphonenumber.
+    area = rng.choice(["415", "212", "604", "800", *(str(rng.randint(100, 999)) for _ in "xxxx")])
+    nanp = f"{area}{rng.randint(100, 999)}{rng.randint(0, 9999):04d}"
     shapes = [
         "+1 ({a}) {b}-{c}",
         "{a}.{b}.{c}",

@@ -23,6 +23,7 @@ from dmp.privacy import (
     truncate_ip,
     uid2_hash,
 )
+from dmp.privacy.rules import phone_region
 
 # --- published examples --------------------------------------------------------------------
 
@@ -211,11 +212,16 @@ def test_unknown_rules_raise_a_clear_error(function: object, kwargs: dict[str, s
         ("(0) 20 7946 0018", "44", "+442079460018"),
         ("+44 20 7946 0018", "86", "+442079460018"),
         ("138 0013 8000", "86", "+8613800138000"),
-        ("06 91 23 45 67", "33", "+33691234567"),
+        ("06 12 34 56 78", "33", "+33612345678"),
         ("8 (912) 345-67-89", "7", "+79123456789"),
         ("06 1 234 5678", "36", "+3612345678"),
         ("06 6988 1234", "39", "+390669881234"),
         ("030/1234567", "+49", "+49301234567"),
+        ("+49 (0)30 1234567", "1", "+49301234567"),
+        ("011 44 20 7946 0018", "1", "+442079460018"),  # NANP's international prefix
+        ("(416) 555-0199", "1", "+14165550199"),  # Canada, read with NANP's main region
+        ("(03) 9123 4567", "61", "+61391234567"),
+        ("090-1234-5678", "81", "+819012345678"),
     ],
 )
 def test_phone_formats(raw: str, country: str, expected: str) -> None:
@@ -244,6 +250,12 @@ def test_phone_formats(raw: str, country: str, expected: str) -> None:
         "00",
         "++14155550132",
         "65 1243 5678 90",  # national for default 1 but 12 digits
+        "+1 415 555 0132 x12",
+        "+999 1234 5678",  # no country has calling code 999
+        "+65 1243 5678",  # Singapore numbers never start with 1
+        # A Chinese mobile number without its country code: read as national NANP it would
+        # be +1 383 950 6172, a number in no assigned area code (the hand rules hashed it).
+        "13839506172",
     ],
 )
 def test_invalid_phones_are_none(raw: str | None) -> None:
@@ -254,7 +266,22 @@ def test_invalid_phones_are_none(raw: str | None) -> None:
 def test_national_number_with_default_country_is_not_guessed_as_international() -> None:
     # A number without + or 00 is national (documented): for default 1 this is +1 651...
     assert normalize_phone("65 1243 5678") == "+16512435678"
-    assert normalize_phone("+65 1243 5678") == "+6512435678"
+    assert normalize_phone("+65 6123 4567") == "+6561234567"
+
+
+@pytest.mark.parametrize(
+    ("code", "region"), [("1", "US"), ("+44", "GB"), ("7", "RU"), ("39", "IT"), ("86", "CN")]
+)
+def test_default_country_code_reads_national_numbers_in_its_main_region(
+    code: str, region: str
+) -> None:
+    assert phone_region(code) == region
+
+
+@pytest.mark.parametrize("code", ["999", "800", "379"])
+def test_unassigned_or_non_geographic_default_country_codes_raise(code: str) -> None:
+    with pytest.raises(ValueError, match="no country dials national numbers"):
+        normalize_phone("4155550132", "e164", code)
 
 
 # --- names and places ----------------------------------------------------------------------
