@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from tests.privacy_key import TEST_SECRET
 
@@ -18,6 +19,13 @@ os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 # Keyed internal ids must not depend on the machine's secret file (tests/privacy_key.py).
 os.environ["DMP_SECRET"] = TEST_SECRET
+
+# Property tests: no per-example deadline (tests never assert timings; a loaded machine made
+# them flaky) and the same examples on every run, so CI's verdict does not depend on luck.
+# HYPOTHESIS_PROFILE=explore draws new examples each run: use it to hunt for bugs.
+hypothesis_settings.register_profile("dmp", deadline=None, derandomize=True, print_blob=True)
+hypothesis_settings.register_profile("explore", deadline=None, print_blob=True)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dmp"))
 
 _TIERS = {"spark": "spark", "integration": "integration"}
 logging.getLogger("DataFrameQueryContextLogger").setLevel(logging.CRITICAL)

@@ -295,11 +295,13 @@ KEY_VALUE_BARE_GROUP: Final = 4
 IP_IN_TEXT: Final = (
     # the look-aheads reject most positions before the long IPv6 alternation is tried
     rf"(?=[0-9]{{1,3}}\.)(?<![0-9.]){IPV4}(?![0-9]|\.[0-9])"
-    rf"|(?=[0-9A-Fa-f]{{0,4}}:)(?<![0-9A-Za-z.:])(?i:{IPV6})(?![0-9A-Za-z:.])"
+    rf"|(?=[0-9A-Fa-f]{{0,4}}:)(?<![0-9A-Za-z.:])(?<![0-9a-f]{{8}}>)(?i:{IPV6})(?![0-9A-Za-z:.])"
 )
 """An IPv4 or IPv6 address standing alone in text (not part of a longer dotted or
-colon-separated run). A four-part version number (``1.2.3.4``) is an IPv4 address to this
-pattern and is masked: the two cannot be told apart, and a leaked address is worse."""
+colon-separated run, nor right after a mask token such as ``<email:75f4499b>``, which
+stands where letters stood: masking masked text changes nothing). A four-part version
+number (``1.2.3.4``) is an IPv4 address to this pattern and is masked: the two cannot be
+told apart, and a leaked address is worse."""
 
 PII_IN_TEXT: Final = (
     rf"(?:{READABLE_IN_TEXT})|{KEY_VALUE_IN_TEXT}|{EMAIL_IN_TEXT}|((?:{IP_IN_TEXT}))"

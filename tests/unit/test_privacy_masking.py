@@ -175,6 +175,21 @@ def test_masking_masked_text_changes_nothing(text: str) -> None:
     assert mask_pii(masked) == masked
 
 
+@pytest.mark.parametrize(
+    "text", ["a@gmail.com::", "a@gmail.com::1", "jane@example.org::ffff:10.0.0.1"]
+)
+def test_a_mask_token_does_not_start_an_ip_address(text: str) -> None:
+    """Found by the property above: ``::`` after an e-mail is no address, but after the
+    e-mail's token (ending in ``>``) it was masked on the second pass."""
+    masked = mask_pii(text)
+    assert masked is not None and mask_pii(masked) == masked
+
+
+def test_an_ip_address_after_other_markup_is_still_masked() -> None:
+    masked = mask_pii("<ip>2001:db8::1</ip> <b>fe80::1</b>")
+    assert masked is not None and "2001" not in masked and "fe80" not in masked
+
+
 @given(st.text())
 def test_never_raises_on_arbitrary_text(text: str) -> None:
     masked = mask_pii(text)
