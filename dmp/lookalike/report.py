@@ -2,19 +2,15 @@
 
 Files written to the report folder: ``report.html`` (inline CSS, charts as base64 PNG, no
 JavaScript, nothing loaded from the network), ``lift.png``, ``gains.png``, ``deciles.csv``,
-``gains.csv`` and ``reach.csv``. matplotlib is imported only when a chart is drawn.
+``gains.csv`` and ``reach.csv`` (and the explanation CSVs when there are explanations). The
+page is the report kit's ``lookalike.html`` template (:mod:`dmp.reports`, autoescaped), the
+folder is published with ``publish_files``; matplotlib is imported only when a chart is drawn.
 """
 
 from __future__ import annotations
 
-import base64
-import html
-import io
 import math
-import os
-import shutil
-import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -25,10 +21,10 @@ import numpy as np
 import pandas as pd
 
 from dmp.evaluation.lift import metric_key
-from dmp.faults import commit_point
+from dmp.reports import data_uri, new_figure, publish_files, render
+from dmp.reports import png as _png
 
 if TYPE_CHECKING:
-    from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
     from dmp.lookalike.timesplit import Headline
@@ -131,7 +127,7 @@ def lift_chart(inputs: ReportInputs) -> Figure:
     Returns:
         A matplotlib figure on an Agg canvas (not registered with pyplot).
     """
-    figure, (axis,) = _figure(9.0, 4.8, columns=1)
+    figure, (axis,) = new_figure(9.0, 4.8)
     names, tiers = inputs.names(), _tiers(inputs)
     width = 0.8 / len(names)
     for i, name in enumerate(names):
@@ -170,7 +166,7 @@ def gains_chart(inputs: ReportInputs) -> Figure:
     Returns:
         A matplotlib figure on an Agg canvas (not registered with pyplot).
     """
-    figure, (whole, zoom) = _figure(11.0, 4.6, columns=2)
+    figure, (whole, zoom) = new_figure(11.0, 4.6, columns=2)
     tiers = _tiers(inputs)
     for axis, limit in ((whole, 1.0), (zoom, max(tiers))):
         top = limit
@@ -200,11 +196,9 @@ def gains_chart(inputs: ReportInputs) -> Figure:
 
 
 def write_report(inputs: ReportInputs, folder: Path) -> dict[str, Path]:
-    """Write the report files into ``folder`` atomically.
-
-    Everything is written to a temporary sibling folder first. A new folder is then renamed into
-    place in one step; into an existing folder each file is moved with ``os.replace``, the HTML
-    last, so a reader never sees a half-written file.
+    """Write the report files into ``folder`` atomically, with the report kit's
+    :func:`~dmp.reports.publish_files`: into an existing folder each file is replaced, the
+    HTML last, and other files there stay.
 
     Args:
         inputs: The report inputs.
@@ -212,58 +206,27 @@ def write_report(inputs: ReportInputs, folder: Path) -> dict[str, Path]:
 
     Returns:
         File name (``report.html``, ``lift.png``, ``gains.png``, ``deciles.csv``,
-        ``gains.csv``, ``reach.csv``) -> its path in ``folder``.
+        ``gains.csv``, ``reach.csv`` and any explanation CSVs) -> its path in ``folder``.
     """
-    folder = Path(folder)
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    temporary = folder.parent / f".{folder.name}.tmp-{uuid.uuid4().hex[:8]}"
-    temporary.mkdir()
-    try:
-        charts = {"lift.png": _png(lift_chart(inputs)), "gains.png": _png(gains_chart(inputs))}
-        for name, data in charts.items():
-            (temporary / name).write_bytes(data)
-        inputs.deciles.to_csv(temporary / "deciles.csv", index=False)
-        gains = [inputs.gains[n].assign(name=n) for n in inputs.names(inputs.gains)]
-        columns = ["name", "share_of_universe", "share_of_positives"]
-        gains_table = pd.concat(gains)[columns] if gains else pd.DataFrame(columns=columns)
-        gains_table.to_csv(temporary / "gains.csv", index=False)
-        reach = pd.DataFrame(inputs.reach, columns=["tier_percent", "audience_size"])
-        reach.to_csv(temporary / "reach.csv", index=False)
-        for file_name, table in _explanation_tables(inputs).items():
-            table.to_csv(temporary / file_name, index=False)
-        (temporary / "report.html").write_text(_html(inputs, charts), encoding="utf-8")
-        names = [*sorted(p.name for p in temporary.iterdir() if p.suffix != ".html"), "report.html"]
-        commit_point("report.publish.before", folder.parent.name)
-        if folder.exists():
-            for name in names:
-                os.replace(temporary / name, folder / name)
-            temporary.rmdir()
-        else:
-            os.rename(temporary, folder)
-    except BaseException:
-        shutil.rmtree(temporary, ignore_errors=True)
-        raise
-    commit_point("report.publish.after", folder.parent.name)
-    return {name: folder / name for name in names}
+    charts = {"lift.png": _png(lift_chart(inputs)), "gains.png": _png(gains_chart(inputs))}
+    gains = [inputs.gains[n].assign(name=n) for n in inputs.names(inputs.gains)]
+    columns = ["name", "share_of_universe", "share_of_positives"]
+    gains_table = pd.concat(gains)[columns] if gains else pd.DataFrame(columns=columns)
+    tables = {
+        "deciles.csv": inputs.deciles,
+        "gains.csv": gains_table,
+        "reach.csv": pd.DataFrame(inputs.reach, columns=["tier_percent", "audience_size"]),
+        **_explanation_tables(inputs),
+    }
+    files: dict[str, bytes | str] = {
+        **charts,
+        **{name: table.to_csv(index=False) for name, table in tables.items()},
+        "report.html": _html(inputs, charts),
+    }
+    return publish_files(Path(folder), files)
 
 
 # --- charts ------------------------------------------------------------------------------------
-
-
-def _figure(width: float, height: float, columns: int) -> tuple[Figure, list[Axes]]:
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    # A bare Figure on an Agg canvas: no pyplot state to leak, no global backend switch.
-    figure = Figure(figsize=(width, height), dpi=110)
-    FigureCanvasAgg(figure)
-    return figure, list(figure.subplots(1, columns, squeeze=False)[0])
-
-
-def _png(figure: Figure) -> bytes:
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", metadata={"Software": None})
-    return buffer.getvalue()
 
 
 def _tiers(inputs: ReportInputs) -> list[float]:
@@ -289,22 +252,6 @@ def _colour(inputs: ReportInputs, name: str) -> str:
 
 # --- HTML --------------------------------------------------------------------------------------
 
-_STYLE = """
-body { font: 15px/1.5 system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2rem auto;
-       max-width: 62rem; padding: 0 1rem; color: #1d2733; }
-h1 { font-size: 1.5rem; line-height: 1.3; margin: 0 0 .3rem; }
-h2 { font-size: 1.15rem; margin: 2rem 0 .4rem; border-bottom: 1px solid #dde3ea; }
-.meta, .note { color: #5b6876; font-size: .9em; }
-table { border-collapse: collapse; margin: .6rem 0; }
-th, td { border-bottom: 1px solid #dde3ea; padding: .35rem .7rem; text-align: right; }
-th:first-child, td:first-child, table.explained td:last-child { text-align: left; }
-th { background: #f3f6f9; } tr.chosen td { font-weight: 600; background: #eaf2fb; }
-tr.baseline td { color: #5b6876; }
-img { max-width: 100%; height: auto; border: 1px solid #eef1f4; margin: .5rem 0; }
-dl { display: grid; grid-template-columns: max-content auto; gap: .2rem 1rem; }
-dt { color: #5b6876; } dd { margin: 0; }
-"""
-
 _GUARDRAIL_HELP = {
     "spearman": "How closely the score just follows activity (−1 to 1). Near 0: the audience is "
     "not simply the most active people. Above about 0.5: it largely is, and the model adds "
@@ -313,109 +260,73 @@ _GUARDRAIL_HELP = {
     "1 means the same people every time; below about 0.7 the audience changes noticeably "
     "from run to run.",
 }
+_VALUE_HEAD = (
+    "audience",
+    "value found",
+    "value (unweighted)",
+    "people found",
+    "people (unweighted)",
+)
 
 
-def _left_out(inputs: ReportInputs) -> str:
-    if not inputs.left_out:
-        return ""
-    columns = ", ".join(f"<code>{html.escape(c)}</code>" for c in inputs.left_out)
-    return (
-        f"<p>Left out of the model: {columns}. The seed's own rule names these columns; a "
-        "model that used them would find the hidden seed people by definition, and the "
-        "figures below would promise more than the audience can deliver.</p>"
-    )
+@dataclass(frozen=True)
+class _Table:
+    """A table of the page: text cells (the template escapes them), a CSS class per row, the
+    last column as an explanation, the first as code."""
+
+    head: Sequence[str]
+    rows: list[list[str]]
+    classes: Sequence[str] = ()
+    explain: bool = False
+    code: bool = False
 
 
-def _how_measured(inputs: ReportInputs) -> str:
-    """What the headline figures measure, for the seed's kind, and any fallback note."""
+@dataclass(frozen=True)
+class _LiftView:
+    """A lift table and the per-split counts of its note."""
+
+    table: _Table
+    positives: str
+    negatives: str
+    found: str
+
+
+def _html(inputs: ReportInputs, charts: Mapping[str, bytes]) -> str:
+    """The page: the report kit's ``lookalike.html`` with the figures as text."""
     headline = inputs.headline
-    note = f'<p class="note">{html.escape(headline.note)}</p>' if headline else ""
-    if headline is not None and headline.kind == "time-split":
-        return (
-            f"<p>Headline: a <b>time split</b>. The model was built as it would have been "
-            f"{headline.horizon_days} days earlier (seed and profiles as of "
-            f"{headline.early_as_of}) and asked to find the people who joined the seed "
-            "afterwards, among everyone eligible then. This is what an audience sent today "
-            "can be expected to deliver.</p>" + note
-        )
-    text = (
-        "<p>Headline: <b>held-out seeds</b>. Part of the seed was hidden, the rest used to "
-        "build the audience, and the hidden seed people mixed into a random sample of the "
-        "universe; this was repeated over several splits.</p>"
+    url = inputs.mlflow_run_url
+    return render(
+        "lookalike.html",
+        title=f"Lookalike audience {inputs.audience}",
+        headline=_headline(inputs),
+        as_of=inputs.as_of.isoformat(),
+        created=inputs.created_at.strftime("%Y-%m-%d %H:%M %Z").strip(),
+        run_id=inputs.run_id,
+        seed=_seed(inputs),
+        method=inputs.method,
+        method_reason=inputs.method_reason,
+        left_out=inputs.left_out,
+        measured={
+            "kind": headline.kind if headline else "held-out",
+            "note": headline.note if headline else None,
+            "horizon_days": headline.horizon_days if headline else None,
+            "early_as_of": headline.early_as_of if headline else None,
+        },
+        leaky=[(name, f"{auc:.3f}") for name, auc in inputs.leaky.items()],
+        baselines=[(b, text) for b, text in BASELINES.items() if b in inputs.methods],
+        lift=_lift_view(inputs),
+        secondary=_secondary(inputs),
+        lift_chart=data_uri(charts["lift.png"]),
+        gains_chart=data_uri(charts["gains.png"]),
+        reach=_reach_table(inputs),
+        deciles=_deciles_table(inputs.deciles),
+        guardrails=_figures_table(inputs.guardrails, _GUARDRAIL_HELP),
+        truth=_figures_table(inputs.truth_checks, {}) if inputs.truth_checks else None,
+        **_explanations(inputs),
+        mlflow_url=url,
+        # never a javascript: or file: link
+        mlflow_linkable=bool(url) and urlparse(url or "").scheme in ("http", "https"),
     )
-    leaky = ""
-    if inputs.leaky:
-        leaky = "<p>Left out by the leakage guard (AUC of the feature alone): " + ", ".join(
-            f"<code>{html.escape(n)}</code> {a:.3f}" for n, a in inputs.leaky.items()
-        ) + ".</p>"  # fmt: skip
-    return text + note + leaky
-
-
-def _secondary(inputs: ReportInputs) -> str:
-    """The held-out-seed figures as a secondary view, when the headline is a time split."""
-    if not inputs.heldout:
-        return ""
-    secondary = ReportInputs(**{**inputs.__dict__, "methods": inputs.heldout, "headline": None})
-    return (
-        "<h3>Secondary view: held-out seeds</h3><p>Finding hidden seed people with the "
-        "features that describe them is easier than finding future ones: these figures are "
-        "higher and are not what the audience will deliver.</p>" + _lift_table(secondary)
-    )
-
-
-def _html(inputs: ReportInputs, charts: dict[str, bytes]) -> str:
-    e = html.escape
-    images = {n: base64.b64encode(data).decode("ascii") for n, data in charts.items()}
-    baselines = "; ".join(
-        f"<i>{b}</i> = {e(text)}" for b, text in BASELINES.items() if b in inputs.methods
-    )
-    truth = ""
-    if inputs.truth_checks:
-        truth = (
-            "<h2>Checks against real outcomes</h2><p>Measured on outcomes the model never saw, "
-            f"such as people who became buyers after the audience date.</p>"
-            f"{_figures_table(inputs.truth_checks, {})}"
-        )
-    return f"""<!DOCTYPE html>
-<html lang="en">
-<head><meta charset="utf-8"><title>{e(f"Lookalike audience {inputs.audience}")}</title>
-<style>{_STYLE}</style></head>
-<body>
-<h1>{e(_headline(inputs))}</h1>
-<div class="meta">as of {e(inputs.as_of.isoformat())} &middot; built
-{e(inputs.created_at.strftime("%Y-%m-%d %H:%M %Z").strip())} &middot;
-run <code>{e(inputs.run_id)}</code></div>
-<h2>The seed</h2>
-{_seed(inputs)}
-<h2>How people were scored</h2>
-<p>Method: <b>{e(inputs.method)}</b>. {e(inputs.method_reason)}</p>
-{_left_out(inputs)}
-<h2>How much better than random</h2>
-{_how_measured(inputs)}
-<p><b>Lift</b> says how many times more of those people an audience of that size finds than
-picking people at random: 10× at 1% means the top-scored 1% holds ten times as many of them as
-a random 1%. Baselines: {baselines or "none"}.</p>
-{_lift_table(inputs)}
-{_secondary(inputs)}
-<img alt="Lift per audience size" src="data:image/png;base64,{images["lift.png"]}">
-<p>The gains curves show the share of hidden seed people found (up) as the audience grows
-(right). The higher above the dotted diagonal, the better.</p>
-<img alt="Cumulative gains" src="data:image/png;base64,{images["gains.png"]}">
-<h2>Audience sizes</h2>
-{_reach_table(inputs)}
-<h2>Deciles of the {e(inputs.method)} score</h2>
-<p>Everyone in the test (hidden seed people and the universe sample), split into ten equal
-slices from best to worst score.</p>
-{_deciles_table(inputs.deciles)}
-<h2>Guardrails</h2>
-{_figures_table(inputs.guardrails, _GUARDRAIL_HELP)}
-{_explanations(inputs)}
-{truth}
-<p class="note">Run <code>{e(inputs.run_id)}</code>{_mlflow(inputs.mlflow_run_url)}. Files next
-to this page: lift.png, gains.png, deciles.csv, gains.csv, reach.csv.</p>
-</body>
-</html>
-"""
 
 
 def _headline(inputs: ReportInputs) -> str:
@@ -430,8 +341,8 @@ def _headline(inputs: ReportInputs) -> str:
     return text
 
 
-def _seed(inputs: ReportInputs) -> str:
-    rows = [("Seed", html.escape(inputs.seed_description))]
+def _seed(inputs: ReportInputs) -> list[tuple[str, str]]:
+    rows = [("Seed", inputs.seed_description)]
     if inputs.seed_rows is not None:
         share = f" ({inputs.seed_matched / inputs.seed_rows:.0%})" if inputs.seed_rows else ""
         rows += [("Rows in the seed", f"{inputs.seed_rows:,}"),
@@ -439,27 +350,21 @@ def _seed(inputs: ReportInputs) -> str:
     else:
         rows.append(("Seed people", f"{inputs.seed_matched:,}"))
     rows.append(("Universe (eligible people)", f"{inputs.universe:,}"))
-    return "<dl>" + "".join(f"<dt>{k}</dt><dd>{v}</dd>" for k, v in rows) + "</dl>"
+    return rows
 
 
-def _table(
-    head: list[str], rows: list[list[str]], classes: list[str] | None = None, kind: str = ""
-) -> str:
-    """An HTML table of already-escaped cells; ``classes`` per row, ``kind`` for the table."""
-    css = [f' class="{c}"' for c in classes] if classes else [""] * len(rows)
-    body = "".join(
-        f"<tr{c}>" + "".join(f"<td>{cell}</td>" for cell in row) + "</tr>"
-        for c, row in zip(css, rows, strict=True)
-    )
-    heading = "".join(f"<th>{h}</th>" for h in head)
-    table = f'<table class="{kind}">' if kind else "<table>"
-    return f"{table}<thead><tr>{heading}</tr></thead><tbody>{body}</tbody></table>"
+def _secondary(inputs: ReportInputs) -> _LiftView | None:
+    """The held-out-seed figures as a secondary view, when the headline is a time split."""
+    if not inputs.heldout:
+        return None
+    secondary = ReportInputs(**{**inputs.__dict__, "methods": inputs.heldout, "headline": None})
+    return _lift_view(secondary)
 
 
-def _lift_table(inputs: ReportInputs) -> str:
+def _lift_view(inputs: ReportInputs) -> _LiftView:
     tiers, names = _tiers(inputs), inputs.names()
     rows = [
-        [html.escape(_label(inputs, name, chart=False))]
+        [_label(inputs, name, chart=False)]
         + [_lift_cell(inputs.methods[name], metric_key("lift", t)) for t in tiers]
         + [_fmt(inputs.methods[name].get("auc", math.nan), "{:.3f}")]
         for name in names
@@ -472,11 +377,11 @@ def _lift_table(inputs: ReportInputs) -> str:
     found = "hidden seed people"
     if inputs.headline is not None and inputs.headline.kind == "time-split":
         found = "people who joined the seed later"
-    return _table(["method", *(f"lift at {t:.0%}" for t in tiers), "AUC"], rows, classes) + (
-        f'<p class="note">± one standard deviation over the splits. Per split: '
-        f"{_fmt(chosen.get('positives', math.nan), '{:,.0f}')} {found} among "
-        f"{_fmt(chosen.get('negatives', math.nan), '{:,.0f}')} universe people. AUC: the chance "
-        f"that one of the {found} scores above a random person (0.5 = random, 1 = perfect).</p>"
+    return _LiftView(
+        _Table(["method", *(f"lift at {t:.0%}" for t in tiers), "AUC"], rows, classes),
+        positives=_fmt(chosen.get("positives", math.nan), "{:,.0f}"),
+        negatives=_fmt(chosen.get("negatives", math.nan), "{:,.0f}"),
+        found=found,
     )
 
 
@@ -485,7 +390,7 @@ def _lift_cell(metrics: dict[str, float], key: str) -> str:
     return _fmt(lift, "{:.1f}×") + _fmt(sd, " ± {:.1f}").replace("–", "")
 
 
-def _reach_table(inputs: ReportInputs) -> str:
+def _reach_table(inputs: ReportInputs) -> _Table:
     curve = inputs.gains.get(inputs.method)
     head = ["audience", "people reached"]
     rows = [[f"top {tier}%", f"{size:,}"] for tier, size in sorted(inputs.reach)]
@@ -494,10 +399,10 @@ def _reach_table(inputs: ReportInputs) -> str:
         for row, (tier, _) in zip(rows, sorted(inputs.reach), strict=True):
             found = np.interp(tier / 100, curve["share_of_universe"], curve["share_of_positives"])
             row.append(f"{found:.0%}")
-    return _table(head, rows)
+    return _Table(head, rows)
 
 
-def _deciles_table(deciles: pd.DataFrame) -> str:
+def _deciles_table(deciles: pd.DataFrame) -> _Table:
     columns = ["decile", "people", "positives", "positive_rate", "lift", "cumulative_recall"]
     values = deciles[columns].to_numpy(dtype=float)
     # Expected counts are fractional only where a tie straddles a decile boundary.
@@ -507,26 +412,17 @@ def _deciles_table(deciles: pd.DataFrame) -> str:
         for d, people, pos, rate, lift, cum in values.tolist()
     ]  # fmt: skip
     head = ["decile", "people", "hidden seed people", "rate", "lift", "found so far"]
-    return _table(head, rows)
+    return _Table(head, rows)
 
 
-def _figures_table(figures: dict[str, float], help_by_word: dict[str, str]) -> str:
-    if not figures:
-        return "<p>None recorded.</p>"
-    rows = [[html.escape(name), _fmt(value, "{:,.2f}")] for name, value in figures.items()]
+def _figures_table(figures: dict[str, float], help_by_word: dict[str, str]) -> _Table:
+    """Name and value per figure and, given ``help_by_word``, what the figure means."""
+    rows = [[name, _fmt(value, "{:,.2f}")] for name, value in figures.items()]
     if not help_by_word:
-        return _table(["check", "value"], rows)
+        return _Table(["check", "value"], rows)
     for row, name in zip(rows, figures, strict=True):
-        row.append(html.escape(" ".join(t for w, t in help_by_word.items() if w in name.lower())))
-    return _table(["check", "value", "what it means"], rows, kind="explained")
-
-
-def _mlflow(url: str | None) -> str:
-    if not url:
-        return ""
-    if urlparse(url).scheme not in ("http", "https"):  # never a javascript: or file: link
-        return f" &middot; MLflow run: <code>{html.escape(url)}</code>"
-    return f' &middot; <a href="{html.escape(url, quote=True)}">MLflow run</a>'
+        row.append(" ".join(t for w, t in help_by_word.items() if w in name.lower()))
+    return _Table(["check", "value", "what it means"], rows, explain=True)
 
 
 def _fmt(value: float, template: str) -> str:
@@ -547,46 +443,28 @@ def _explanation_tables(inputs: ReportInputs) -> dict[str, pd.DataFrame]:
     return {name: table for name, table in tables.items() if table is not None}
 
 
-_VALUE_HEAD = [
-    "audience", "value found", "value (unweighted)", "people found", "people (unweighted)"
-]  # fmt: skip
-
-
-def _explanations(inputs: ReportInputs) -> str:
-    e = html.escape
-    parts: list[str] = []
+def _explanations(inputs: ReportInputs) -> dict[str, _Table | str | None]:
+    """The tables of the exclusions, importance, insights and value sections (None: no
+    section) and the value column."""
+    exclusions = importance = insights = value_capture = None
     if inputs.exclusions:
-        rows = [[e(reason), f"{people:,}"] for reason, people in inputs.exclusions.items()]
-        parts.append(
-            "<h2>People left out as risky</h2><p>People the profiles flag as bots or coupon "
-            "abusers are left out of the seed and of the universe. The last rows count the "
-            "people left out who look like the seed: the model would have ranked them "
-            "inside that tier.</p>" + _table(["who", "people"], rows)
-        )
+        rows = [[reason, f"{people:,}"] for reason, people in inputs.exclusions.items()]
+        exclusions = _Table(["who", "people"], rows)
     if inputs.importance is not None and not inputs.importance.empty:
         rows = [
-            [f"<code>{e(str(r['feature']))}</code>", _fmt(float(r['importance']), "{:+.3f}"),
-             _fmt(float(r['importance_std']), "{:.3f}")]
+            [str(r["feature"]), _fmt(float(r["importance"]), "{:+.3f}"),
+             _fmt(float(r["importance_std"]), "{:.3f}")]
             for r in inputs.importance.head(15).to_dict("records")
         ]  # fmt: skip
-        parts.append(
-            "<h2>What the model relies on</h2><p>Permutation importance on held-out seed "
-            "people and a universe sample: how much the model's AUC drops when one profile "
-            "column is shuffled across people (0: the model does not use it).</p>"
-            + _table(["profile column", "AUC drop", "sd"], rows)
-        )
+        importance = _Table(["profile column", "AUC drop", "sd"], rows, code=True)
     if inputs.insights is not None and not inputs.insights.empty:
         rows = [
-            [e(str(r['trait'])), f"{int(r['top_people']):,}", f"{float(r['top_share']):.1%}",
+            [str(r["trait"]), f"{int(r['top_people']):,}", f"{float(r['top_share']):.1%}",
              f"{float(r['universe_share']):.1%}", f"{float(r['index']):.0f}"]
             for r in inputs.insights.to_dict("records")
         ]  # fmt: skip
-        parts.append(
-            "<h2>Audience insights</h2><p>Traits that are more common in the top tier than in "
-            "the eligible universe. Index = share in the top tier / share in the universe "
-            "&times; 100: 100 is as common as anywhere, 300 three times as common.</p>"
-            + _table(["trait", "people in top tier", "top tier", "universe", "index"], rows)
-        )
+        head = ["trait", "people in top tier", "top tier", "universe", "index"]
+        insights = _Table(head, rows)
     if inputs.value_capture is not None and not inputs.value_capture.empty:
         rows = [
             [f"top {int(r['tier_percent'])}%", f"{float(r['value_share']):.1%}",
@@ -594,11 +472,11 @@ def _explanations(inputs: ReportInputs) -> str:
              f"{float(r['people_share_unweighted']):.1%}"]
             for r in inputs.value_capture.to_dict("records")
         ]  # fmt: skip
-        parts.append(
-            f"<h2>Value captured</h2><p>Seed people were weighted by "
-            f"<code>{e(inputs.value or '')}</code>. On held-out seed people mixed into a "
-            "universe sample: the share of their value, and of the people, found in each "
-            "top tier, by this model and by the same model without value weights.</p>"
-            + _table(_VALUE_HEAD, rows)
-        )
-    return "\n".join(parts)
+        value_capture = _Table(_VALUE_HEAD, rows)
+    return {
+        "exclusions": exclusions,
+        "importance": importance,
+        "insights": insights,
+        "value_capture": value_capture,
+        "value": inputs.value or "",
+    }
