@@ -26,6 +26,7 @@ import pytest
 from dmp import faults
 from dmp.config import Settings, load_config
 from dmp.generate import WorldSpec, generate_world
+from tests.conf_copy import copy_conf
 from tests.golden.flow import digests
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -51,17 +52,7 @@ lookalike:
 
 def make_conf(folder: Path) -> Path:
     """A copy of conf/ with the overlay above and small channel minimums."""
-    conf = folder / "conf"
-    shutil.copytree(ROOT / "conf", conf)
-    with (conf / "local.yaml").open("a") as handle:
-        handle.write(_OVERLAY)
-    channels = (conf / "channels.yaml").read_text()
-    for purpose in ("advertising", "email", "sms", "push"):
-        channels = channels.replace(
-            f"    purpose: {purpose}\n", f"    purpose: {purpose}\n    min_audience: 5\n"
-        )
-    (conf / "channels.yaml").write_text(channels)
-    return conf
+    return copy_conf(folder, overlay=_OVERLAY, min_audience=5)
 
 
 def settings_for(home: Path, conf: Path) -> Settings:

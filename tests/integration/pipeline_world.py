@@ -20,6 +20,7 @@ from typing import Any
 from dmp.config import Settings, load_config
 from dmp.generate import WorldSpec, generate_world
 from dmp.lake import Lake
+from tests.conf_copy import copy_conf
 
 ROOT = Path(__file__).resolve().parents[2]
 SPEC = WorldSpec(users=400, days=8, seed=23, bad_share=0.01, partner_bad_share=0.01, workers=1)
@@ -49,16 +50,7 @@ def make_conf(folder: Path) -> Path:
     conf = folder / "conf"
     if conf.exists():
         return conf
-    shutil.copytree(ROOT / "conf", conf)
-    with (conf / "local.yaml").open("a") as handle:
-        handle.write(_OVERLAY)
-    channels = (conf / "channels.yaml").read_text()
-    for purpose in ("advertising", "email", "sms", "push"):
-        channels = channels.replace(
-            f"    purpose: {purpose}\n", f"    purpose: {purpose}\n    min_audience: 5\n"
-        )
-    (conf / "channels.yaml").write_text(channels)
-    return conf
+    return copy_conf(folder, overlay=_OVERLAY, min_audience=5)
 
 
 def make_home(home: Path, conf: Path) -> Settings:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -13,6 +12,7 @@ from dmp.export.stage import ExportRequest, export
 from dmp.ingest.schema import EVENTS_SCHEMA
 from dmp.lake import Lake
 from dmp.runlog import Run
+from tests.conf_copy import copy_conf
 
 SNAPSHOT = date(2026, 3, 2)
 
@@ -27,12 +27,7 @@ def _event(message_id: str, user_id: str, day: int, push: bool | None) -> dict:
 
 
 def test_a_withdrawal_after_the_snapshot_keeps_the_person_out(spark, tmp_path: Path) -> None:
-    conf = tmp_path / "conf"
-    shutil.copytree(Path(__file__).parents[2] / "conf", conf)
-    channels = (conf / "channels.yaml").read_text()
-    (conf / "channels.yaml").write_text(
-        channels.replace("    purpose: push\n", "    purpose: push\n    min_audience: 1\n")
-    )
+    conf = copy_conf(tmp_path, min_audience=1, purposes=["push"])
     settings = load_config(home=tmp_path / "home", conf_dir=conf, environ={})
     lake = Lake(settings.lake_dir)
     events = [

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from datetime import date
 from pathlib import Path
 
@@ -15,6 +14,7 @@ from dmp.export.stage import ExportRequest, export
 from dmp.ingest.schema import EVENTS_SCHEMA
 from dmp.lake import Lake
 from dmp.runlog import Run
+from tests.conf_copy import copy_conf
 from tests.spark.test_export_consent import SNAPSHOT, _event
 
 UNPUBLISHED = "99991231T000000-deadbeef"  # sorts after any real export id
@@ -26,12 +26,7 @@ def test_members_of_an_unpublished_export_are_forgotten_by_the_next_export(
     """The fault tier's kill at ``export.publish.before``: the members were committed, the
     folder never published. The re-run used to keep those members beside its own (every
     person twice in gold/export_members) and diff against the export nobody received."""
-    conf = tmp_path / "conf"
-    shutil.copytree(Path(__file__).parents[2] / "conf", conf)
-    channels = (conf / "channels.yaml").read_text()
-    (conf / "channels.yaml").write_text(
-        channels.replace("    purpose: push\n", "    purpose: push\n    min_audience: 1\n")
-    )
+    conf = copy_conf(tmp_path, min_audience=1, purposes=["push"])
     settings = load_config(home=tmp_path / "home", conf_dir=conf, environ={})
     lake = Lake(settings.lake_dir)
     people = ["a", "b", "c"]

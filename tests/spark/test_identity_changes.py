@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ from dmp.ingest.schema import EVENTS_SCHEMA
 from dmp.lake import Lake, WriteResult
 from dmp.runlog import Run
 from dmp.tables import EVENTS_TABLE, IDENTITY_CHANGES_TABLE, IDENTITY_MAP_TABLE
+from tests.conf_copy import copy_conf
 
 
 def _event(message_id: str, day: int, anonymous_id: str, user_id: str | None = None) -> dict:
@@ -47,8 +47,7 @@ def _merges(lake: Lake) -> list[dict]:
 
 
 def test_a_run_killed_between_map_and_changes_records_the_merge_once(spark, tmp_path: Path) -> None:
-    conf = tmp_path / "conf"
-    shutil.copytree(Path(__file__).parents[2] / "conf", conf)
+    conf = copy_conf(tmp_path)
     settings = load_config(home=tmp_path / "home", conf_dir=conf, environ={})
     lake = Lake(settings.lake_dir)
 
