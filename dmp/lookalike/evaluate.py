@@ -16,7 +16,7 @@ import pandas as pd
 
 from dmp.evaluation.lift import RankingMetrics, mean_metrics, ranking_metrics
 from dmp.lookalike.features import FeatureSpec
-from dmp.lookalike.models import centroid_baseline, fit_model
+from dmp.lookalike.models import ModelOptions, centroid_baseline, fit_model
 from dmp.lookalike.settings import LookalikeSettings
 
 BASELINES = ("random", "activity", "centroid")
@@ -102,11 +102,7 @@ def evaluate(
                 seed_matrix[~held],
                 pool_matrix[training],
                 [pool_ids[i] for i in training],
-                centroids=settings.similarity_centroids,
-                bags=settings.bags,
-                ratio=settings.unlabelled_ratio,
-                classifier=settings.classifier,
-                seed_value=settings.random_seed + split,
+                ModelOptions.from_settings(settings, settings.random_seed + split),
             )
             scored[method] = model.score(mixture, mixture_ids)
         for name, scores in scored.items():

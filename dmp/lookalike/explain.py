@@ -22,7 +22,7 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from dmp.lookalike.features import FeatureSpec, source_column
-from dmp.lookalike.models import LookalikeModel, fit_model
+from dmp.lookalike.models import LookalikeModel, ModelOptions, fit_model
 from dmp.lookalike.settings import LookalikeSettings
 
 # scalar profile columns whose values are traits, and array columns whose elements are
@@ -93,10 +93,8 @@ def holdout_set(
     ids = pool["person_id"].tolist()
     model = fit_model(
         method, spec, seed_matrix[~held], pool_matrix[training], [ids[i] for i in training],
-        centroids=options.similarity_centroids, bags=options.bags,
-        ratio=options.unlabelled_ratio, classifier=options.classifier,
-        seed_value=options.random_seed, seed_weights=None if seed_weights is None
-        else seed_weights[~held],
+        ModelOptions.from_settings(options, options.random_seed),
+        seed_weights=None if seed_weights is None else seed_weights[~held],
     )  # fmt: skip
     matrix = np.vstack([seed_matrix[judged], pool_matrix[evaluated]])
     labels = np.concatenate([np.ones(len(judged)), np.zeros(len(evaluated))])

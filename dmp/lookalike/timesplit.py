@@ -24,7 +24,7 @@ from scipy.stats import rankdata
 from dmp.evaluation.lift import RankingMetrics, mean_metrics, ranking_metrics
 from dmp.lookalike.evaluate import BASELINES, Evaluation
 from dmp.lookalike.features import FeatureSpec
-from dmp.lookalike.models import centroid_baseline, fit_model
+from dmp.lookalike.models import ModelOptions, centroid_baseline, fit_model
 from dmp.lookalike.settings import LookalikeSettings
 
 __all__ = [
@@ -125,9 +125,7 @@ def forward_evaluate(
             model = fit_model(
                 method, spec, seed_matrix, pool_matrix[training],
                 [pool_ids[i] for i in training],
-                centroids=settings.similarity_centroids, bags=settings.bags,
-                ratio=settings.unlabelled_ratio, classifier=settings.classifier,
-                seed_value=settings.random_seed + split,
+                ModelOptions.from_settings(settings, settings.random_seed + split),
             )  # fmt: skip
             scored[method] = model.score(pool_matrix[evaluated], [pool_ids[i] for i in evaluated])
         for name, scores in scored.items():

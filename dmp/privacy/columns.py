@@ -10,8 +10,9 @@ metadata, so :func:`phone_normalized`, :func:`phone_in_identifier_col` (and the 
 tokens of :func:`mask_pii_col`) are vectorised pandas UDFs that call the reference itself.
 A ``null`` input, or one the rule rejects, gives ``null``.
 
-Example:
-    >>> df.select(uid2_hash_col(email_normalized("email", "uid2")).alias("email_uid2"))
+Example (on a Spark DataFrame ``df`` with an ``email`` column)::
+
+    df.select(uid2_hash_col(email_normalized("email", "uid2")).alias("email_uid2"))
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ import pandas as pd
 
 from dmp.config import load_config
 from dmp.lookalike.features import FeatureSpec
-from dmp.lookalike.models import fit_model
+from dmp.lookalike.models import LookalikeModel, ModelOptions, PUEstimator, fit_model
 from dmp.lookalike.tracking import (
     TRAINED_ON_ERASED_TAG,
     _mlflow,
@@ -19,7 +19,7 @@ from dmp.lookalike.tracking import (
 )
 
 
-def _fitted() -> tuple[object, pd.DataFrame]:
+def _fitted() -> tuple[LookalikeModel, pd.DataFrame]:
     spec = FeatureSpec.build(["books", "toys"], ["p:sports"], 2)
     rng = np.random.default_rng(3)
     pool = pd.DataFrame(rng.normal(size=(60, len(spec.names))), columns=list(spec.names))
@@ -28,14 +28,15 @@ def _fitted() -> tuple[object, pd.DataFrame]:
     spec = spec.fitted(pool)
     model = fit_model(
         "pu", spec, spec.matrix(pool.head(15)), spec.matrix(pool), pool["person_id"].tolist(),
-        centroids=2, bags=3, ratio=2.0, classifier="logistic", seed_value=1,
+        ModelOptions(centroids=2, bags=3, ratio=2.0, classifier="logistic", random_state=1),
     )  # fmt: skip
     return model, pool
 
 
 def test_the_stored_model_and_its_example_name_no_one() -> None:
     model, pool = _fitted()
-    assert model.pu is not None and model.pu.in_bag  # the build itself scores out-of-bag
+    estimator = model.estimator
+    assert isinstance(estimator, PUEstimator) and estimator.in_bag_  # scored out-of-bag
     shared = model.without_people()
     assert b"person-" not in pickle.dumps(shared)
     example = anonymous_example(shared, pool)
