@@ -233,16 +233,20 @@ def request_keys(
 
 
 def _request_tokens(request: ErasureRequest, settings: Settings) -> list[str]:
-    """Mask tokens (``<phone:xxxxxxxx>``) the request's phones get in quarantined lines."""
+    """Mask tokens (``<phone:xxxxxxxx>``) the request's phones get in quarantined lines:
+    the tokens masking gives the number as typed (its digits when it is not a valid
+    number), and the token of its E.164 form under the configured country code."""
     from dmp.privacy import normalize_phone, sha256_hex
+    from dmp.privacy.masking import phone_tokens
 
     code = settings.ingest.default_country_code
-    tokens = []
+    tokens: set[str] = set()
     for phone in request.phones:
+        tokens |= phone_tokens(phone)
         for rule_code in sorted({code, "1"}):
             if digest := sha256_hex(normalize_phone(phone, "e164", rule_code)):
-                tokens.append(f"<phone:{digest[:8]}>")
-    return tokens
+                tokens.add(f"<phone:{digest[:8]}>")
+    return sorted(tokens)
 
 
 def _resolve(

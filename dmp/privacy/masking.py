@@ -190,6 +190,20 @@ def _email_token_hash(found: str) -> str:
     return hashlib.sha256(key.encode("utf-8")).hexdigest()[:8]
 
 
+def phone_tokens(phone: str) -> set[str]:
+    """The mask tokens :func:`mask_pii` can have given ``phone`` (to find it again).
+
+    A phone number found in free text gets the token of its E.164 form, or of its digits
+    when libphonenumber rejects it (an invalid or unassigned number is masked all the
+    same); a value under a personal key (``"phone": "..."``) gets the token of the value
+    as written, lower-cased.
+
+    >>> sorted(phone_tokens("555-0100"))  # not a valid number anywhere: its digits count
+    ['<phone:6553afa6>', '<phone:90e38c46>']
+    """
+    return {f"<phone:{_phone_token_hash(phone.strip())}>", _token("phone", phone.strip().lower())}
+
+
 def _phone_token_hash(found: str) -> str:
     key = normalize_phone(found) or _NON_DIGIT.sub("", found)
     return hashlib.sha256(key.encode("utf-8")).hexdigest()[:8]
