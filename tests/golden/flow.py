@@ -6,9 +6,17 @@ alters results on purpose refreshes the file with
 ``DMP_GOLDEN_UPDATE=1 pytest tests/integration/test_golden.py`` and says why in its commit.
 
 Digests are order-independent: per table, the multiset of canonical rows and, to tell which
-column moved, the multiset of each column's values. Floats are compared at 10 significant
-digits (aggregation order may change the last bits); columns that hold wall-clock times, run
+column moved, the multiset of each column's values. Columns that hold wall-clock times, run
 ids or values derived from them are left out (``VOLATILE``).
+
+Floating-point columns (doubles, and arrays of them such as embeddings) are not hashed:
+their last bits depend on the machine. Java's vectorised BLAS under ALS and NumPy's BLAS
+under the BTYD fit pick kernels by CPU (AVX2 or AVX-512), which sum in a different order.
+Each such column gets a fingerprint instead: its null, NaN and infinity counts (exact), the
+sum of absolute values, the plain sum and three sums weighted by pseudo-random weights drawn
+from each row's other columns. The weighted sums are compared within a relative tolerance
+(``FLOAT_RTOL`` of the absolute sum). They move when any value moves beyond it, or when
+values trade places between rows.
 """
 
 from __future__ import annotations
@@ -38,6 +46,9 @@ VOLATILE: dict[str, frozenset[str]] = {
     "ops/suppression": frozenset({"added_at", "note"}),  # the note names the erasure request
 }
 _SKIPPED_TABLES = frozenset({"ops/runs"})
+FLOAT_RTOL = 1e-6
+"""Relative tolerance of a float column's weighted sums (of the sum of absolute values)."""
+_PROJECTIONS = 3
 
 
 def golden_settings(home: Path) -> Settings:
@@ -116,8 +127,10 @@ def digests(settings: Settings) -> dict[str, Any]:
         data = lake.read_arrow(info.name)
         volatile = VOLATILE["*"] | VOLATILE.get(info.name, frozenset())
         columns = sorted(c for c in data.column_names if c not in volatile)
+        floats = [c for c in columns if _holds_floats(data.schema.field(c).type)]
+        exact = [c for c in columns if c not in floats]
         rows = data.select(columns).to_pylist()
-        found[info.name] = _table_digest(columns, rows)
+        found[info.name] = _table_digest(exact, floats, rows)
     found["exports/files"] = _export_digest(settings.exports_dir)
     return found
 
@@ -155,21 +168,85 @@ def catalogue_problems(settings: Settings) -> list[str]:
     return problems
 
 
-def _table_digest(columns: list[str], rows: list[dict[str, Any]]) -> dict[str, Any]:
+def _holds_floats(kind: Any) -> bool:
+    """A float column, or a list of floats (at any depth)."""
+    import pyarrow as pa
+
+    if pa.types.is_floating(kind):
+        return True
+    if pa.types.is_list(kind) or pa.types.is_large_list(kind) or pa.types.is_fixed_size_list(kind):
+        return _holds_floats(kind.value_type)
+    return False
+
+
+def _table_digest(
+    exact: list[str], floats: list[str], rows: list[dict[str, Any]]
+) -> dict[str, Any]:
     row_hashes = []
-    column_sums = dict.fromkeys(columns, 0)
+    column_sums = dict.fromkeys(exact, 0)
+    prints = {c: _FloatPrint() for c in floats}
     for row in rows:
         parts = []
-        for column in columns:
+        for column in exact:
             text = _canonical(row[column])
             parts.append(text)
             column_sums[column] = (column_sums[column] + _h(text)) % (1 << 64)
-        row_hashes.append(_h("\x1f".join(parts)))
-    return {
+        key = "\x1f".join(parts)
+        row_hashes.append(_h(key))
+        for column in floats:
+            prints[column].add(f"{key}\x1e{column}", row[column])
+    digest: dict[str, Any] = {
         "rows": len(rows),
         "digest": f"{sum(row_hashes) % (1 << 64):016x}",
         "columns": {c: f"{s:016x}" for c, s in column_sums.items()},
     }
+    if floats:
+        digest["floats"] = {c: p.as_dict() for c, p in prints.items()}
+    return digest
+
+
+class _FloatPrint:
+    """A float column's fingerprint: exact special-value counts, tolerant weighted sums."""
+
+    def __init__(self) -> None:
+        self.counts = {"null": 0, "nan": 0, "+inf": 0, "-inf": 0, "finite": 0}
+        self.absolute = 0.0
+        self.sums = [0.0] * (1 + _PROJECTIONS)
+
+    def add(self, key: str, value: Any, position: str = "") -> None:
+        """Add one cell (a float, None or a list of them) of the row named by ``key``."""
+        if isinstance(value, list | tuple):
+            for index, item in enumerate(value):
+                self.add(key, item, f"{position}/{index}")
+            return
+        if value is None:
+            self.counts["null"] += 1
+        elif math.isnan(value):
+            self.counts["nan"] += 1
+        elif math.isinf(value):
+            self.counts["+inf" if value > 0 else "-inf"] += 1
+        else:
+            self.counts["finite"] += 1
+            self.absolute += abs(value)
+            seed = hashlib.sha256(f"{key}\x1d{position}".encode()).digest()
+            self.sums[0] += value
+            for k in range(_PROJECTIONS):
+                weight = int.from_bytes(seed[4 * k : 4 * k + 4], "big") / (1 << 31) - 1.0
+                self.sums[1 + k] += weight * value
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"counts": self.counts, "abs": self.absolute, "sums": self.sums}
+
+
+def _floats_agree(want: dict[str, Any], got: dict[str, Any]) -> bool:
+    if want["counts"] != got["counts"]:
+        return False
+    scale = max(want["abs"], got["abs"])
+    if abs(want["abs"] - got["abs"]) > FLOAT_RTOL * scale:
+        return False
+    return all(
+        abs(a - b) <= FLOAT_RTOL * scale for a, b in zip(want["sums"], got["sums"], strict=True)
+    )
 
 
 def _export_digest(exports: Path) -> dict[str, Any]:
@@ -228,6 +305,14 @@ def compare(expected: dict[str, Any], actual: dict[str, Any]) -> list[str]:
             c
             for c in set(want["columns"]) | set(got["columns"])
             if want["columns"].get(c) != got["columns"].get(c)
+        )
+        want_floats, got_floats = want.get("floats", {}), got.get("floats", {})
+        moved += sorted(
+            f"{c} (floats beyond a relative {FLOAT_RTOL:g})"
+            for c in set(want_floats) | set(got_floats)
+            if c not in want_floats
+            or c not in got_floats
+            or not _floats_agree(want_floats[c], got_floats[c])
         )
         if moved:
             problems.append(f"{table}: columns differ: {', '.join(moved)}")
