@@ -50,7 +50,13 @@ def spark_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def spark(spark_home: Path) -> Iterator[object]:
-    """The one Spark session of the test run: local[2], 2 shuffle partitions, UI off, UTC."""
+    """The one Spark session of the test run: local[2], 2 shuffle partitions, UI off, UTC.
+
+    Adaptive query execution stays on, as in production: on the suite's tiny tables it
+    skips empty joins and plans broadcasts from real sizes, so a stage run launches far
+    fewer Spark jobs (a 3-run identity test: 563 jobs, 3,007 tasks and 125 s with it off;
+    295 jobs, 350 tasks and 61 s with it on).
+    """
     from dmp.config import load_config
     from dmp.session import build_session
 
@@ -63,7 +69,7 @@ def spark(spark_home: Path) -> Iterator[object]:
             "spark.sql.shuffle.partitions": "2",
             "spark.default.parallelism": "2",
             "spark.ui.enabled": "false",
-            "spark.sql.adaptive.enabled": "false",
+            "spark.sql.adaptive.enabled": "true",
             "spark.driver.memory": "3g",
         },
     )
