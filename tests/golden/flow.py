@@ -210,8 +210,9 @@ class _FloatPrint:
 
     def __init__(self) -> None:
         self.counts = {"null": 0, "nan": 0, "+inf": 0, "-inf": 0, "finite": 0}
-        self.absolute = 0.0
-        self.sums = [0.0] * (1 + _PROJECTIONS)
+        # Terms, summed by math.fsum (correctly rounded): the same values in any row order
+        # give the same fingerprint to the last bit, so equal tables have equal digests.
+        self.terms: list[list[float]] = [[] for _ in range(2 + _PROJECTIONS)]
 
     def add(self, key: str, value: Any, position: str = "") -> None:
         """Add one cell (a float, None or a list of them) of the row named by ``key``."""
@@ -227,15 +228,19 @@ class _FloatPrint:
             self.counts["+inf" if value > 0 else "-inf"] += 1
         else:
             self.counts["finite"] += 1
-            self.absolute += abs(value)
+            # At 10 significant digits, as other columns are hashed: two runs of one machine
+            # that sum in another order still give equal digests (the fault tier needs that).
+            value = float(f"{value:.10g}")
             seed = hashlib.sha256(f"{key}\x1d{position}".encode()).digest()
-            self.sums[0] += value
+            self.terms[0].append(abs(value))
+            self.terms[1].append(value)
             for k in range(_PROJECTIONS):
                 weight = int.from_bytes(seed[4 * k : 4 * k + 4], "big") / (1 << 31) - 1.0
-                self.sums[1 + k] += weight * value
+                self.terms[2 + k].append(weight * value)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"counts": self.counts, "abs": self.absolute, "sums": self.sums}
+        absolute, *sums = (math.fsum(terms) for terms in self.terms)
+        return {"counts": self.counts, "abs": absolute, "sums": sums}
 
 
 def _floats_agree(want: dict[str, Any], got: dict[str, Any]) -> bool:

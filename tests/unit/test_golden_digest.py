@@ -26,6 +26,13 @@ def _changed(**edits: Any) -> list[dict[str, Any]]:
     return rows
 
 
+def test_the_same_rows_in_any_order_give_the_same_digest_to_the_last_bit() -> None:
+    # The fault tier compares digests for equality: float fingerprints must not depend on
+    # the order the rows are read in.
+    shuffled = _ROWS[17:] + _ROWS[:17]
+    assert _digest(list(reversed(_ROWS))) == _digest(_ROWS) == _digest(shuffled)
+
+
 def test_row_order_and_last_bit_noise_do_not_count() -> None:
     noisy = [dict(r, score=r["score"] * (1 + 1e-13)) for r in reversed(_ROWS)]
     assert compare(_digest(_ROWS), _digest(noisy)) == []
