@@ -129,10 +129,13 @@ def resolve_identities(spark: SparkSession, settings: Settings, run: Run) -> Ide
         clusters = stack.enter_context(kept(components.frame))
         attachments = attach_clusters(edges, classes, clusters, rules)
         _count_rules(classes, attachments, result)
-        members = (
-            person_keys(classes, clusters, attachments)
-            .join(nodes, "node")
-            .select("id_type", "id_value", "person_key", "resolved")
+        # Kept: the identity map and the changes are both derived from the members.
+        members = stack.enter_context(
+            kept(
+                person_keys(classes, clusters, attachments)
+                .join(nodes, "node")
+                .select("id_type", "id_value", "person_key", "resolved")
+            )
         )
         stats = identifier_stats(per_event).join(nodes, "node").drop("node")
         identity_map, changes = _named_map(spark, run, members, stats)
