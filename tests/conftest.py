@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -50,7 +51,7 @@ def spark_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def spark(spark_home: Path) -> Iterator[object]:
-    """The one Spark session of the test run: local[2], 2 shuffle partitions, UI off, UTC.
+    """The one Spark session of the test run: local[2], 2 shuffle partitions, UI off, UTC, 5g.
 
     Adaptive query execution stays on, as in production: on the suite's tiny tables it
     skips empty joins and plans broadcasts from real sizes, so a stage run launches far
@@ -70,11 +71,34 @@ def spark(spark_home: Path) -> Iterator[object]:
             "spark.default.parallelism": "2",
             "spark.ui.enabled": "false",
             "spark.sql.adaptive.enabled": "true",
-            "spark.driver.memory": "3g",
+            "spark.driver.memory": "5g",
         },
     )
     yield session
     session.stop()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _release_spark_memory() -> Iterator[None]:
+    """After a module: unpersist RDDs left persisted, and let the JVM's cleaner run.
+
+    Broadcast blocks, shuffle files and RDDs persisted inside Spark's own algorithms
+    (ALS) are freed only once the JVM garbage-collects their handles; in one session that
+    runs the whole suite they would otherwise pile up in storage memory, which execution
+    cannot evict below half of the pool.
+    """
+    yield
+    if "pyspark" not in sys.modules:
+        return
+    from pyspark.sql import SparkSession
+
+    session = SparkSession.getActiveSession()
+    if session is None:
+        return
+    context = session.sparkContext
+    for rdd in context._jsc.getPersistentRDDs().values():
+        rdd.unpersist()
+    context._jvm.System.gc()
 
 
 @pytest.fixture(autouse=True)
