@@ -10,6 +10,8 @@ import math
 import os
 import shutil
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -20,7 +22,7 @@ from dmp.errors import UserError
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
-__all__ = ["build_session", "driver_memory", "ensure_java"]
+__all__ = ["build_session", "driver_memory", "ensure_java", "planned_statically"]
 
 _log = logging.getLogger(__name__)
 
@@ -208,3 +210,23 @@ def build_session(
     spark.sparkContext.setLogLevel("INFO" if verbose else "WARN")
     spark.sparkContext.setCheckpointDir(str(settings.work_dir / "checkpoints"))
     return spark
+
+
+@contextmanager
+def planned_statically(spark: SparkSession) -> Iterator[None]:
+    """Plan the queries built in the block without adaptive query execution.
+
+    Adaptive execution re-plans a query each time one of its shuffle stages ends. That is
+    the right default, but for one wide query joining many per-person parts that all share
+    one partitioning (the profile), the re-planning costs more than it saves: measured on
+    the demo world, materialising the profile took 37 s with it and 25 s without. A DataFrame
+    persisted inside the block keeps the static plan it got here. The session's setting is
+    restored on exit.
+    """
+    key = "spark.sql.adaptive.enabled"
+    before = spark.conf.get(key) or "true"
+    spark.conf.set(key, "false")
+    try:
+        yield
+    finally:
+        spark.conf.set(key, before)

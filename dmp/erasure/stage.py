@@ -6,7 +6,9 @@ completes a request an earlier run left half-done.
 
 1. The request's identifiers (e-mail and phone are hashed first) are resolved to persons
    through the identity map, and every identifier of those persons is collected; people
-   ingested but not yet in the identity map are found in bronze. The request is journaled.
+   ingested but not yet in the identity map are found in bronze, and people whose every line
+   was quarantined are found in the quarantined lines (their request's own identifiers are
+   then the ones erased and suppressed). The request is journaled.
 2. Those identifiers and the persons' ids go on the suppression list, so new data cannot
    bring the person back into an export.
 3. Every row of the person is deleted from bronze (events, and quarantined lines mentioning
@@ -168,13 +170,21 @@ def erase(
         )
     if fresh:
         persons, identifiers, detail = _resolve(spark, run, fresh)
+        detail["quarantine_tokens"] = sorted(
+            {*detail.get("quarantine_tokens", []), *_request_tokens(request, settings)}
+        )
+        if not identifiers and _quarantined(spark, run, fresh, detail["quarantine_tokens"]):
+            # Every line of the person was quarantined: no person, no event, but the lines
+            # name them. The request's own identifiers are erased there and suppressed.
+            identifiers = list(fresh)
+            detail["quarantine_only"] = True
         if identifiers:
-            detail["quarantine_tokens"] = sorted(
-                {*detail.get("quarantine_tokens", []), *_request_tokens(request, settings)}
-            )
             todo.append(journal.open(persons, identifiers, detail))
         elif not todo:
-            raise UserError("none of the given identifiers is known; nothing erased")
+            raise UserError(
+                "none of the given identifiers is known (identity map, bronze events or "
+                "quarantined lines); nothing erased"
+            )
     result = ErasureResult()
     for item in todo:
         _complete(spark, settings, run, journal, item, before_step)
@@ -550,20 +560,38 @@ def _erase_bronze(spark: SparkSession, run: Run, item: JournaledRequest) -> dict
     return {"deleted": deleted}
 
 
+def _quarantined(
+    spark: SparkSession, run: Run, keys: Sequence[tuple[str, str]], tokens: Sequence[str]
+) -> bool:
+    """Whether any quarantined line names one of ``keys`` (or carries one of ``tokens``)."""
+    from dmp.tables import QUARANTINE_TABLE
+
+    if not run.lake.exists(QUARANTINE_TABLE):
+        return False
+    matches = _quarantine_condition(keys, tokens)
+    return not run.read(spark, QUARANTINE_TABLE).filter(matches).isEmpty()
+
+
 def _quarantine_match(item: JournaledRequest) -> Column:
-    """Quarantined raw lines naming one of the person's identifiers.
+    """Quarantined raw lines naming one of the person's identifiers (see
+    :func:`_quarantine_condition`)."""
+    return _quarantine_condition(item.identifiers, item.detail.get("quarantine_tokens", []))
+
+
+def _quarantine_condition(identifiers: Sequence[tuple[str, str]], tokens: Sequence[str]) -> Column:
+    """Quarantined raw lines naming one of ``identifiers`` or carrying one of ``tokens``.
 
     Lines are masked: e-mails and phones appear as ``<email:xxxxxxxx>`` tokens (the first 8
     hex of their hash); other ids appear in clear and must match a whole field, a JSON id
     value or a delimited CSV field, so erasing id ``42`` leaves ``u-421`` and
     ``"quantity":42`` alone.
     """
-    tokens = [f"<email:{v[:8]}>" for t, v in item.identifiers if t == "email_sha256"]
-    tokens += item.detail.get("quarantine_tokens", [])
+    wanted = [f"<email:{v[:8]}>" for t, v in identifiers if t == "email_sha256"]
+    wanted += tokens
     condition = F.lit(False)
-    for token in sorted(set(tokens)):
+    for token in sorted(set(wanted)):
         condition = condition | (F.instr(F.col("raw_masked"), token) > 0)
-    for id_type, value in item.identifiers:
+    for id_type, value in identifiers:
         if id_type in ("email_sha256", "phone_sha256"):
             continue
         if id_type == "partner_uid":

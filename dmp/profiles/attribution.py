@@ -38,9 +38,10 @@ def attribute_events(
     An event belongs to the person of its strongest identifier (by ``settings.priority``)
     that the map holds; blocked placeholders never decide. Usually every identifier that is
     not blocked is mapped (identity runs on all of bronze), so the event's strongest
-    unblocked identifier is looked up directly: one join of the events with the map. Events
-    whose strongest identifier is missing from the map (events ingested after the last
-    identity run) are resolved through all their identifiers (:func:`_through_every_id`).
+    unblocked identifier is looked up directly: one join of the events with the map (after
+    a narrow check that every such identifier is mapped). Events whose strongest identifier
+    is missing from the map (events ingested after the last identity run) are resolved
+    through all their identifiers (:func:`_through_every_id`).
     Events whose identifiers are all blocked get no person and are dropped.
 
     Args:
@@ -62,11 +63,13 @@ def attribute_events(
     mapping = identity_map.select(
         F.col("id_type").alias("_t"), F.col("id_value").alias("_v"), "person_id"
     )
-    looked_up = keyed.join(
-        mapping,
-        (F.col("_key.t") == F.col("_t")) & (F.col("_key.v") == F.col("_v")),
-        "left",
-    ).drop("_t", "_v", "_key")
+    on = (F.col("_key.t") == F.col("_t")) & (F.col("_key.v") == F.col("_v"))
+    # Usually every strongest identifier is mapped. A narrow scan (the identifier columns
+    # only) proves it, and then one inner join attributes the events; otherwise the wide
+    # rows would be read three times, twice for an empty late branch.
+    if keyed.select("_key").join(mapping, on, "left_anti").isEmpty():
+        return keyed.join(mapping, on).drop("_t", "_v", "_key")
+    looked_up = keyed.join(mapping, on, "left").drop("_t", "_v", "_key")
     found = looked_up.filter(F.col("person_id").isNotNull())
     missing = looked_up.filter(F.col("person_id").isNull()).drop("person_id")
     late = _through_every_id(missing, identity_map, settings)

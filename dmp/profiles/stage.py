@@ -34,6 +34,7 @@ from dmp.profiles.product_rules import baskets, product_rules
 from dmp.profiles.risk import risk
 from dmp.profiles.tags import load_tag_rules, with_tags
 from dmp.runlog import Run
+from dmp.session import planned_statically
 from dmp.tables import EVENTS_TABLE, IDENTITY_MAP_TABLE, PRODUCT_RULES_TABLE, PROFILES_TABLE
 
 # Column order of silver/profiles: identity, consent, personal, interest, consumption,
@@ -167,8 +168,9 @@ def build_profiles(spark: SparkSession, settings: Settings, run: Run, as_of: dat
         )
         profile = _with_btyd(profile, expected, fitted=result.btyd is not None)
         profile = with_tags(spark, profile, rules).select(*PROFILE_COLUMNS)
-        profile = stack.enter_context(kept(profile, Keep.DISK))
-        _describe(profile, result)
+        with planned_statically(spark):
+            profile = stack.enter_context(kept(profile, Keep.DISK))
+            _describe(profile, result)
         result.gate_report = profile_gate(spark, settings, run, profile, as_of)
         if settings.truth_dir is not None:
             from dmp.evaluation.profiles import profile_truth_checks

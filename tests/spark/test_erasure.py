@@ -301,3 +301,24 @@ def _mask(text: str) -> str:
     masked = mask_pii(text)
     assert masked is not None and masked != text
     return masked
+
+
+def test_a_person_only_in_quarantined_lines_is_erased_there(spark, tmp_path: Path) -> None:
+    # u-7 and the UK phone never reached bronze/events or the identity map: their only
+    # traces are quarantined lines 3 and 7. Before, this was "none ... is known" (exit 2).
+    settings = _uk_settings(tmp_path)
+    lake = _build(settings)
+    events_before = _rows(lake, "bronze/events")
+    result = erase(
+        spark, settings, _run(lake), ErasureRequest(user_ids=["u-7"], phones=["07911 123456"])
+    )
+    assert result.persons == []
+    assert result.deleted_rows == {"bronze/quarantine": 2, "bronze/events": 0}
+    assert {r["source_line"] for r in _rows(lake, "bronze/quarantine")} == {1, 2, 4, 5, 6}
+    assert _rows(lake, "bronze/events") == events_before
+    assert {r["person_id"] for r in _rows(lake, "silver/identity_map")} == {"p-a", "p-b", "p-42"}
+    held = {(r["id_type"], r["id_value"]) for r in _rows(lake, "ops/suppression")}
+    assert ("user_id", "u-7") in held
+    journal = lake.read_arrow(JOURNAL_TABLE).to_pylist()
+    assert [r["step"] for r in journal].count("finished") == 1
+    assert "07911" not in json.dumps(journal, default=str)

@@ -26,3 +26,23 @@ def test_a_running_session_keeps_its_partitions_and_gets_dmp_settings(
         assert spark.conf.get("spark.sql.session.timeZone") == "UTC"  # results need UTC
     finally:
         spark.conf.set("spark.sql.session.timeZone", "UTC")
+
+
+def test_a_statically_planned_block_restores_adaptive_execution(spark: Any) -> None:
+    from pyspark.sql import functions as F
+
+    from dmp.caching import kept
+    from dmp.session import planned_statically
+
+    adaptive = spark.conf.get("spark.sql.adaptive.enabled")
+    grouped = spark.range(100).groupBy((F.col("id") % 7).alias("k")).count()
+    try:
+        with planned_statically(spark), kept(grouped) as held:
+            assert spark.conf.get("spark.sql.adaptive.enabled") == "false"
+            assert held.count() == 7
+            plan = held._jdf.queryExecution().executedPlan().toString()
+            assert "AdaptiveSparkPlan" not in plan
+            raise RuntimeError("stage failed")
+    except RuntimeError:
+        pass
+    assert spark.conf.get("spark.sql.adaptive.enabled") == adaptive
