@@ -44,19 +44,27 @@ def future_conversion_lift(
         .join(universe.select("person_id"), "person_id")
         .join(seeds.select("person_id"), "person_id", "left_anti")
     )
-    total = future.count()
+    # One pass over the future buyers answers every figure (each count re-ran the truth
+    # match before: 6 jobs, 13 s of the demo's lookalike).
+    ranked = "rank" in audience.columns
+    columns = ["person_id", "tier", *(["rank"] if ranked else [])]
+    placed = future.join(audience.select(*columns), "person_id", "left")
+    figures = [F.count(F.lit(1)).alias("total")]
+    figures += [F.sum((F.col("tier") <= k).cast("long")).alias(f"in{k}") for k in tiers]
+    if ranked:
+        figures += [F.count("rank").alias("p"), F.sum("rank").alias("s")]
+    row = placed.agg(*figures).first()
+    total = int(row["total"]) if row is not None else 0
     checks: dict[str, float] = {"future buyers in the universe": float(total)}
-    if total == 0:
+    if row is None or total == 0:
         return checks
     size = universe.count()
-    hits = future.join(audience.select("person_id", "tier"), "person_id")
     for k in tiers:
-        inside = hits.filter(F.col("tier") <= k).count()
+        inside = int(row[f"in{k}"] or 0)
         checks[f"future buyers lift@{k}%"] = (inside / total) / (k / 100) if size else 0.0
-    if "rank" in audience.columns and audience.filter(F.col("tier").isNull()).limit(1).count():
+    if ranked and audience.filter(F.col("tier").isNull()).limit(1).count():
         # The whole universe is ranked (gold/universe_scores): AUC over everyone, not a tier.
-        ranks = future.join(audience.select("person_id", "rank"), "person_id")
-        checks["future buyers AUC"] = auc_from_ranks(ranks, size)
+        checks["future buyers AUC"] = _auc(int(row["p"] or 0), int(row["s"] or 0), size)
     return checks
 
 
@@ -70,7 +78,13 @@ def auc_from_ranks(positives: DataFrame, universe: int) -> float:
     row = positives.agg(F.count("rank").alias("p"), F.sum("rank").alias("s")).first()
     if row is None or not row["p"]:
         return float("nan")
-    count, rank_sum = int(row["p"]), int(row["s"])
+    return _auc(int(row["p"]), int(row["s"]), universe)
+
+
+def _auc(count: int, rank_sum: int, universe: int) -> float:
+    """:func:`auc_from_ranks` from the positives' count and rank sum."""
+    if count == 0:
+        return float("nan")
     negatives = universe - count
     if negatives <= 0:
         return float("nan")

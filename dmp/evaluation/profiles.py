@@ -10,6 +10,7 @@ from pathlib import Path
 from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
+from dmp.caching import kept
 from dmp.config import Settings
 from dmp.evaluation.identity import truth_identifiers
 
@@ -49,6 +50,14 @@ def profile_truth_checks(
         "person_key", "true_person"
     )
     matched = person_matches(spark, settings, identity_map).join(persons, "true_person")
+    with kept(matched) as kept_matched:
+        # Five figures below read the match; kept, it is computed once, not five times.
+        return _truth_checks(spark, truth, kept_matched, profiles)
+
+
+def _truth_checks(
+    spark: SparkSession, truth: Path, matched: DataFrame, profiles: DataFrame
+) -> dict[str, float]:
     joined = matched.join(profiles, "person_id")
     regular = joined.filter(~F.col("is_bot") & ~F.col("is_coupon_abuser"))
     regular = regular.filter(F.size("top_interests") > 0)
